@@ -1,0 +1,186 @@
+"""The one time source of the stack: the wall clock, or a virtual clock for simulations.
+
+Every time-dependent part of the stack (scrape loops, rule evaluation, ``for`` durations,
+Alertmanager timers, silences, retention, the toy service's traffic model) is written as plain
+asyncio code: it asks ``clock.now()`` for the time and ``await clock.sleep(...)`` to wait. That code
+is the same in both modes; only the event loop underneath differs.
+
+* ``WallClock`` is the ordinary asyncio loop and ``time.time()``: live demos.
+* ``VirtualClock`` owns an asyncio event loop whose notion of time is a number we control. When
+  nothing is ready to run, instead of blocking until the next timer is due, the loop *jumps* to it.
+  "An alert fires after 5 minutes" then takes as long as the work between the timers, and the
+  order of events depends only on the program (and its seeds), never on the machine's speed.
+
+Why not a hand-rolled scheduler with callbacks: reusing asyncio means ``asyncio.sleep``,
+``asyncio.wait_for`` timeouts, queues and tasks all work unchanged in virtual time, so no component
+needs a second implementation for simulations. (The ``looptime`` package does something similar
+for tests; we keep our own ~60 lines so participants can read how it works.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Clock:
+    """What components depend on: the current time and a way to wait."""
+
+    def now(self) -> float:
+        """Seconds since the Unix epoch."""
+        raise NotImplementedError
+
+    def now_ms(self) -> int:
+        return int(self.now() * 1000)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+    async def sleep_until(self, t: float) -> None:
+        await self.sleep(t - self.now())
+
+    @property
+    def is_virtual(self) -> bool:
+        return False
+
+
+class WallClock(Clock):
+    """Real time, for the live stack."""
+
+    def now(self) -> float:
+        return time.time()
+
+
+class VirtualClock(Clock):
+    """Simulated time, advanced by the event loop it owns whenever that loop would otherwise wait.
+
+    ``start`` is the epoch time (seconds) the simulation begins at. Use :meth:`run` to execute a
+    coroutine on the virtual loop, or :meth:`advance` to let everything scheduled run for a span
+    of virtual time.
+    """
+
+    def __init__(self, start: float = 1_700_000_000.0):
+        self._now = float(start)
+        self.loop = _VirtualEventLoop(self)
+
+    @property
+    def is_virtual(self) -> bool:
+        return True
+
+    def now(self) -> float:
+        return self._now
+
+    def run(self, coro: Awaitable[T]) -> T:
+        """Run ``coro`` to completion on the virtual loop (from a thread with no running loop)."""
+        return self.loop.run_until_complete(coro)
+
+    def advance(self, seconds: float, progress: Callable[[float], None] | None = None) -> None:
+        """Let all scheduled work run until ``seconds`` of virtual time have passed.
+
+        ``progress`` (optional) is called with the virtual time reached, at most every ~1% of the
+        span, so callers can draw a progress bar without the clock knowing about terminals.
+        """
+        end = self._now + seconds
+
+        async def _until_end() -> None:
+            if progress is None:
+                await asyncio.sleep(end - self._now)
+                return
+            step = max(seconds / 100.0, 1.0)
+            while self._now < end:
+                await asyncio.sleep(min(step, end - self._now))
+                progress(self._now)
+
+        self.run(_until_end())
+
+    def close(self) -> None:
+        if not self.loop.is_closed():
+            _cancel_all(self.loop)
+            self.loop.close()
+
+    # Called by the selector: the loop had nothing to do for ``seconds``.
+    def _jump(self, seconds: float) -> None:
+        self._now += seconds
+
+
+class _VirtualSelector(selectors.DefaultSelector):
+    """A selector that polls real file descriptors without blocking and otherwise jumps time.
+
+    The loop's own self-pipe stays a real descriptor so ``call_soon_threadsafe`` from other
+    threads (a notebook's main thread, say) still wakes the loop while it is idle.
+    """
+
+    def __init__(self, clock: VirtualClock):
+        super().__init__()
+        self._clock = clock
+
+    def select(self, timeout: float | None = None):
+        ready = super().select(0)
+        if ready or timeout == 0:
+            return ready
+        if timeout is None:  # no timer at all: only another thread can give us work
+            return super().select(None)
+        self._clock._jump(timeout)
+        return []
+
+
+class _VirtualEventLoop(asyncio.SelectorEventLoop):
+    def __init__(self, clock: VirtualClock):
+        self._virtual_clock = clock
+        super().__init__(selector=_VirtualSelector(clock))
+
+    def time(self) -> float:  # asyncio schedules every timer against this
+        return self._virtual_clock._now
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in tasks:
+        t.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+
+
+class LoopThread:
+    """Runs an event loop in a background thread, for notebooks whose main thread has its own loop.
+
+    Jupyter kernels already run an asyncio loop in the main thread, so a stack started from a
+    notebook cell lives in this thread instead; ``submit`` hands it coroutines and waits for results.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None, name: str = "stack-loop"):
+        self.loop = loop or asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def submit(self, coro: Awaitable[T], timeout: float | None = None) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        if self.loop.is_closed():
+            return
+
+        async def _shutdown() -> None:
+            current = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            self.submit(_shutdown(), timeout=10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=10)
+            self.loop.close()
