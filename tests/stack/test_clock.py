@@ -14,13 +14,13 @@ def test_virtual_clock_jumps_to_next_timer_and_keeps_order():
 
     async def main() -> None:
         tasks = [asyncio.ensure_future(ticker("a", 5)), asyncio.ensure_future(ticker("b", 7))]
-        await clock.sleep(15)
+        await clock.sleep(16)
         for t in tasks:
             t.cancel()
 
     clock.run(main())
     assert fired == [("a", 1005.0), ("b", 1007.0), ("a", 1010.0), ("b", 1014.0), ("a", 1015.0)]
-    assert clock.now() == 1015.0
+    assert clock.now() == 1016.0
     clock.close()
 
 
