@@ -1,4 +1,6 @@
-"""Shared test helpers (import as ``from tests.support import ...``): free ports, readiness polling, and the real binaries' availability.
+"""Shared test helpers (import as ``from tests.support import ...``).
+
+Free ports, readiness polling, and the real binaries' availability.
 
 Tests that need Debian's Prometheus binaries or Chromium skip with a reason on a machine without
 them, but under CI (``CI=true``) a missing binary is a failure, never a silent skip.

@@ -11,12 +11,12 @@ Durations and timestamps are integer milliseconds, as everywhere in the stack.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from stack.model import Matcher
 
 
-class ValueType(str, Enum):
+class ValueType(StrEnum):
     """The four PromQL value types (upstream parser.ValueType)."""
 
     NONE = "none"

@@ -1,0 +1,1 @@
+"""``workshop promtool``: the upstream promtool's commands that the workshop uses."""
