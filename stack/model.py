@@ -155,6 +155,15 @@ def compile_anchored(pattern: str):
         raise RegexError(f"invalid regular expression {pattern!r}: {e}") from None
 
 
+@lru_cache(maxsize=1024)
+def compile_unanchored(pattern: str):
+    """Compile an RE2 regex for searching (template ``match``/``reReplaceAll``), not anchored."""
+    try:
+        return re2.compile(pattern)
+    except re2.error as e:
+        raise RegexError(f"invalid regular expression {pattern!r}: {e}") from None
+
+
 @dataclass(frozen=True)
 class Matcher:
     """One label matcher of a selector: ``name op "value"``."""
