@@ -61,6 +61,7 @@ def expand(text: str, data: dict[str, Any], funcs: dict[str, Any] | None = None,
 
 # --- the tree -------------------------------------------------------------------------------
 
+
 @dataclass
 class Node:
     pos: int
@@ -161,7 +162,7 @@ class _Parser:
 
     def _error(self, pos: int, message: str) -> TemplateError:
         p = max(pos - self.offset, 0)
-        line = self.source[self.offset:][:p].count("\n") + 1
+        line = self.source[self.offset :][:p].count("\n") + 1
         return TemplateError(f"template: {self.name}:{line}: {message}")
 
     def _lex(self) -> list[tuple[str, Any, int]]:
@@ -169,7 +170,7 @@ class _Parser:
         items: list[tuple[str, Any, int]] = []
         pos = 0
         for m in _ACTION_RE.finditer(self.source):
-            text = self.source[pos:m.start()]
+            text = self.source[pos : m.start()]
             if m.group(1):
                 text = text.rstrip()
             if items and items[-1][0] == "trim":
@@ -285,7 +286,7 @@ class _Parser:
             break
         if decl and j < len(tokens) and tokens[j][0] == "decl":
             is_assign = tokens[j][1] == "="
-            tokens = tokens[j + 1:]
+            tokens = tokens[j + 1 :]
         else:
             decl = []
         commands: list[Command] = []
@@ -305,7 +306,7 @@ class _Parser:
                     m += 1
                 if depth:
                     raise self._error(pos, "unclosed left paren")
-                inner: Any = self._pipe(tokens[k + 1:m - 1], pos, allow_decl=False)
+                inner: Any = self._pipe(tokens[k + 1 : m - 1], pos, allow_decl=False)
                 if m < len(tokens) and tokens[m][0] == "field" and tokens[m][1] != ".":
                     inner = Chain(inner, [p for p in tokens[m][1].split(".") if p])  # (first .).Labels
                     m += 1
@@ -331,8 +332,11 @@ class _Parser:
         if kind in ("str", "raw", "chr"):
             return Literal(_unquote(kind, text))
         if kind == "num":
-            return Literal(float(text) if any(c in text for c in ".eE") and not text.lower().startswith(
-                ("0x", "-0x", "+0x")) else int(text, 0))
+            return Literal(
+                float(text)
+                if any(c in text for c in ".eE") and not text.lower().startswith(("0x", "-0x", "+0x"))
+                else int(text, 0)
+            )
         if kind == "var":
             name, *chain = text.split(".")
             return Variable(name, chain)
@@ -352,8 +356,18 @@ class _Parser:
 # Functions supplied per execution (they need the rule manager's query engine or clock).
 _RUNTIME_FUNCS = {"query", "now", "externalURL", "pathPrefix"}
 
-_GO_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-               "\\": "\\", '"': '"', "'": "'"}
+_GO_ESCAPES = {
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+}
 
 
 def _unquote(kind: str, text: str) -> str:
@@ -370,7 +384,7 @@ def _unquote(kind: str, text: str) -> str:
                 continue
             if n in "xuU":
                 width = {"x": 2, "u": 4, "U": 8}[n]
-                out.append(chr(int(body[i + 2:i + 2 + width], 16)))
+                out.append(chr(int(body[i + 2 : i + 2 + width], 16)))
                 i += 2 + width
                 continue
         out.append(c)
@@ -379,6 +393,7 @@ def _unquote(kind: str, text: str) -> str:
 
 
 # --- execution -------------------------------------------------------------------------------
+
 
 class _Exec:
     def __init__(self, funcs: dict[str, Any], defines: dict[str, list[Node]], name: str):

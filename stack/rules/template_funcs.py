@@ -47,6 +47,7 @@ class QuerySample:
 
 # --- Go printing -----------------------------------------------------------------------------
 
+
 def _digits(f: float) -> tuple[str, int]:
     """Shortest round-trip digits of |f| and the decimal point position (Go's digs.d, digs.dp)."""
     sign, digits, exp = Decimal(repr(abs(f))).as_tuple()
@@ -106,7 +107,7 @@ def go_sprintf(fmt: str, *args: Any) -> str:
     """Go's ``fmt.Sprintf`` for the verbs templates use: v s d f F e E g G q x X t %."""
     out, pos, argi = [], 0, 0
     for m in _VERB_RE.finditer(fmt):
-        out.append(fmt[pos:m.start()])
+        out.append(fmt[pos : m.start()])
         pos = m.end()
         flags, width, prec, verb = m.group(1), m.group(2), m.group(3), m.group(4)
         if verb == "%":
@@ -162,6 +163,7 @@ def _format_one(arg: Any, flags: str, width: str | None, prec: str | None, verb:
 
 # --- conversion and truthiness ----------------------------------------------------------------
 
+
 def _to_float(v: Any) -> float:
     """Numeric input as upstream's convertToFloat: numbers, or strings parsed as floats."""
     if isinstance(v, bool):
@@ -192,6 +194,7 @@ def is_true(v: Any) -> bool:
 
 
 # --- Prometheus' humanize family (spec rules.md §7.1) -----------------------------------------
+
 
 def _g4(x: float) -> str:
     return go_sprintf("%.4g", x)
@@ -282,6 +285,7 @@ def to_time(v: Any) -> _dt.datetime:
 
 
 # --- strings, URLs, samples --------------------------------------------------------------------
+
 
 def title(s: str) -> str:
     return re.sub(r"(^|[^\w'])(\w)", lambda m: m.group(1) + m.group(2).upper(), s)
@@ -406,8 +410,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "ge": _cmp(lambda a, b: a >= b),
     "urlquery": lambda *a: urllib.parse.quote_plus("".join(go_print(x) for x in a)),
     "html": lambda *a: _html.escape("".join(go_print(x) for x in a)),
-    "js": lambda *a: "".join(go_print(x) for x in a).replace("\\", "\\\\").replace("'", "\\'")
-    .replace('"', '\\"'),
+    "js": lambda *a: (
+        "".join(go_print(x) for x in a).replace("\\", "\\\\").replace("'", "\\'").replace('"', '\\"')
+    ),
     # Prometheus template functions
     "humanize": humanize,
     "humanize1024": humanize1024,

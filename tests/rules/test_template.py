@@ -27,14 +27,16 @@ def render(text: str, value: float | None = None, **funcs) -> str:
         ("{{ $value | humanizePercentage }}", "12.35%"),
         ('{{ printf "%.2f" $value }}', "0.12"),
         ("{{ if gt $value 0.1 }}high{{ else }}low{{ end }}", "high"),
-        ("{{ if eq $labels.severity \"page\" }}PAGE{{ else if eq 1 1 }}x{{ end }}", "PAGE"),
-        ("{{ range $k, $v := $labels }}{{ $k }}={{ $v }} {{ end }}",
-         "instance=db-1.example.org:9100 job=node severity=page "),
+        ('{{ if eq $labels.severity "page" }}PAGE{{ else if eq 1 1 }}x{{ end }}', "PAGE"),
+        (
+            "{{ range $k, $v := $labels }}{{ $k }}={{ $v }} {{ end }}",
+            "instance=db-1.example.org:9100 job=node severity=page ",
+        ),
         ("{{ with $labels.job }}job {{ . }}{{ end }}", "job node"),
         ("{{ $labels.instance | stripPort }}", "db-1.example.org"),
         ("{{ $labels.instance | stripDomain }}", "db-1:9100"),
-        ("{{ $labels.job | toUpper }} {{ title \"disk is full\" }}", "NODE Disk Is Full"),
-        ("a  {{- \"b\" -}}  c", "abc"),
+        ('{{ $labels.job | toUpper }} {{ title "disk is full" }}', "NODE Disk Is Full"),
+        ('a  {{- "b" -}}  c', "abc"),
         ("{{/* a comment */}}ok", "ok"),
         ('{{ reReplaceAll "(.*):(.*)" "$2" $labels.instance }}', "9100"),
         ('{{ if match "^db-" $labels.instance }}db{{ end }}', "db"),
@@ -49,17 +51,27 @@ def test_templates_render_like_prometheus(template, expected):
 @pytest.mark.parametrize(
     "func,arg,expected",
     [
-        ("humanize", 1234567.0, "1.235M"), ("humanize", 0.12, "120m"), ("humanize", 1, "1"),
-        ("humanize", -1, "-1"), ("humanize", 0.0, "0"),
-        ("humanize1024", 1048576, "1Mi"), ("humanize1024", 1234567, "1.177Mi"),
+        ("humanize", 1234567.0, "1.235M"),
+        ("humanize", 0.12, "120m"),
+        ("humanize", 1, "1"),
+        ("humanize", -1, "-1"),
+        ("humanize", 0.0, "0"),
+        ("humanize1024", 1048576, "1Mi"),
+        ("humanize1024", 1234567, "1.177Mi"),
         ("humanize1024", 0.12, "0.12"),
-        ("humanizeDuration", 60, "1m 0s"), ("humanizeDuration", 3600, "1h 0m 0s"),
-        ("humanizeDuration", 90000, "1d 1h 0m 0s"), ("humanizeDuration", 899.99, "14m 59s"),
-        ("humanizeDuration", 1.2345, "1.234s"), ("humanizeDuration", 12.345, "12.35s"),
-        ("humanizeDuration", 0.1, "100ms"), ("humanizeDuration", 0.0001, "100us"),
-        ("humanizeDuration", 0.12345, "123.5ms"), ("humanizeDuration", -1, "-1s"),
+        ("humanizeDuration", 60, "1m 0s"),
+        ("humanizeDuration", 3600, "1h 0m 0s"),
+        ("humanizeDuration", 90000, "1d 1h 0m 0s"),
+        ("humanizeDuration", 899.99, "14m 59s"),
+        ("humanizeDuration", 1.2345, "1.234s"),
+        ("humanizeDuration", 12.345, "12.35s"),
+        ("humanizeDuration", 0.1, "100ms"),
+        ("humanizeDuration", 0.0001, "100us"),
+        ("humanizeDuration", 0.12345, "123.5ms"),
+        ("humanizeDuration", -1, "-1s"),
         ("humanizeDuration", 0, "0s"),
-        ("humanizePercentage", -0.22222, "-22.22%"), ("humanizePercentage", 0, "0%"),
+        ("humanizePercentage", -0.22222, "-22.22%"),
+        ("humanizePercentage", 0, "0%"),
         ("humanizeTimestamp", 0, "1970-01-01 00:00:00 +0000 UTC"),
         ("humanizeTimestamp", 1435065584.128, "2015-06-23 13:19:44.128 +0000 UTC"),
     ],
@@ -70,8 +82,16 @@ def test_humanize_functions_match_upstream_examples(func, arg, expected):
 
 @pytest.mark.parametrize(
     "value,expected",
-    [(1234567.0, "1.234567e+06"), (0.00001, "1e-05"), (123456.0, "123456"), (0.5, "0.5"), (1.0, "1"),
-     (float("nan"), "NaN"), (float("inf"), "+Inf"), (-2.5e-7, "-2.5e-07")],
+    [
+        (1234567.0, "1.234567e+06"),
+        (0.00001, "1e-05"),
+        (123456.0, "123456"),
+        (0.5, "0.5"),
+        (1.0, "1"),
+        (float("nan"), "NaN"),
+        (float("inf"), "+Inf"),
+        (-2.5e-7, "-2.5e-07"),
+    ],
 )
 def test_value_prints_with_gos_default_float_format(value, expected):
     assert go_float(value) == expected
@@ -86,8 +106,10 @@ def test_query_function_returns_samples_usable_with_first_and_value():
         return [QuerySample({"instance": "a"}, 3.0), QuerySample({"instance": "b"}, 4.0)]
 
     funcs = runtime_functions(query, now=1000.0)
-    out = Template('{{ with query "up == 0" }}{{ . | first | value }} on {{ (first .).Labels.instance }}'
-                   "{{ end }} at {{ now }}").execute(DATA, funcs)
+    out = Template(
+        '{{ with query "up == 0" }}{{ . | first | value }} on {{ (first .).Labels.instance }}'
+        "{{ end }} at {{ now }}"
+    ).execute(DATA, funcs)
     assert out == "3 on a at 1000"
     assert seen == ["up == 0"]  # `with` evaluates its pipeline once
 
