@@ -35,9 +35,16 @@ def make_group(tmp_path, rules: str, head: Head, sent: list) -> Group:
     path = tmp_path / "rules.yml"
     path.write_text(rules)
     (spec,) = load_rule_file(path)
-    return Group(spec, interval_ms=spec.interval_ms or MIN, query_offset_ms=0, engine=Engine(head),
-                 storage=head, clock=VirtualClock(start=0), notify=lambda alerts: sent.append(alerts),
-                 external_url="http://prom.example:9090")
+    return Group(
+        spec,
+        interval_ms=spec.interval_ms or MIN,
+        query_offset_ms=0,
+        engine=Engine(head),
+        storage=head,
+        clock=VirtualClock(start=0),
+        notify=lambda alerts: sent.append(alerts),
+        external_url="http://prom.example:9090",
+    )
 
 
 def load_up(head: Head, values: list[float], step_ms: int = MIN) -> None:
@@ -76,8 +83,12 @@ def test_firing_alert_is_sent_at_once_then_every_two_minutes_with_ends_at_four_m
     first = log[5][1]
     assert first["startsAt"] == "1970-01-01T00:05:00.000Z"
     assert first["endsAt"] == "1970-01-01T00:09:00.000Z"
-    assert first["labels"] == {"alertname": "InstanceDown", "instance": "host1:9100", "job": "node",
-                               "severity": "page"}
+    assert first["labels"] == {
+        "alertname": "InstanceDown",
+        "instance": "host1:9100",
+        "job": "node",
+        "severity": "page",
+    }
     assert first["annotations"] == {"summary": "host1:9100 of node is down"}
     assert first["generatorURL"] == "http://prom.example:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1"
 
@@ -96,16 +107,22 @@ def test_pending_alert_that_clears_is_dropped_without_notification(tmp_path):
     log, head, _ = run_timeline(tmp_path, minutes=6, down_until=3)
     assert [log[m][0] for m in range(4)] == ["pending", "pending", "pending", None]
     assert not any(log[m][1] for m in log)
-    pending = head.select([Matcher("=", "__name__", "ALERTS"), Matcher("=", "alertstate", "pending")], 0, 10 * MIN)
+    pending = head.select(
+        [Matcher("=", "__name__", "ALERTS"), Matcher("=", "alertstate", "pending")], 0, 10 * MIN
+    )
     (series,) = pending
     assert is_stale_nan(series.v[-1]) and series.t[-1] == 3 * MIN
 
 
 def test_alerts_series_follow_the_state_and_for_state_holds_active_at(tmp_path):
     _, head, _ = run_timeline(tmp_path, minutes=7, down_until=10)
-    firing = head.select([Matcher("=", "__name__", "ALERTS"), Matcher("=", "alertstate", "firing")], 0, 7 * MIN)
+    firing = head.select(
+        [Matcher("=", "__name__", "ALERTS"), Matcher("=", "alertstate", "firing")], 0, 7 * MIN
+    )
     assert list(firing[0].t) == [m * MIN for m in range(5, 8)]
-    pending = head.select([Matcher("=", "__name__", "ALERTS"), Matcher("=", "alertstate", "pending")], 0, 7 * MIN)
+    pending = head.select(
+        [Matcher("=", "__name__", "ALERTS"), Matcher("=", "alertstate", "pending")], 0, 7 * MIN
+    )
     assert is_stale_nan(pending[0].v[-1]) and pending[0].t[-1] == 5 * MIN
     for_state = head.select([Matcher("=", "__name__", "ALERTS_FOR_STATE")], 0, 7 * MIN)
     assert set(for_state[0].v) == {0.0}  # ActiveAt in Unix seconds

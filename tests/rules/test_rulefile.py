@@ -23,20 +23,44 @@ def test_a_valid_file_loads_with_defaults(tmp_path):
     "text,line,message",
     [
         ("groups:\n  - name: g\n    intervall: 1m\n    rules: []\n", 3, "field intervall not found"),
-        ("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up ==\n", 5, "could not parse expression"),
-        ("groups:\n  - name: g\n    rules:\n      - record: a\n        alert: b\n        expr: up\n", 5,
-         "only one of 'record' and 'alert'"),
-        ("groups:\n  - name: g\n    rules:\n      - record: 'bad name'\n        expr: up\n", 4,
-         "invalid recording rule name"),
-        ("groups:\n  - name: g\n    rules:\n      - record: a\n        expr: up\n        for: 5m\n", 6,
-         "invalid field 'for' in recording rule"),
+        (
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up ==\n",
+            5,
+            "could not parse expression",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n      - record: a\n        alert: b\n        expr: up\n",
+            5,
+            "only one of 'record' and 'alert'",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n      - record: 'bad name'\n        expr: up\n",
+            4,
+            "invalid recording rule name",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n      - record: a\n        expr: up\n        for: 5m\n",
+            6,
+            "invalid field 'for' in recording rule",
+        ),
         ("groups:\n  - name: g\n    rules: []\n  - name: g\n    rules: []\n", 4, "groupname must be unique"),
-        ("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        for: 5 min\n", 6,
-         "not a valid duration"),
-        ("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        annotations:\n"
-         "          summary: '{{ $labels.x'\n", 7, "unclosed action"),
-        ("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        labels:\n"
-         "          __name__: x\n", 7, "invalid label name"),
+        (
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        for: 5 min\n",
+            6,
+            "not a valid duration",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        annotations:\n"
+            "          summary: '{{ $labels.x'\n",
+            7,
+            "unclosed action",
+        ),
+        (
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        labels:\n"
+            "          __name__: x\n",
+            7,
+            "invalid label name",
+        ),
     ],
 )
 def test_mistakes_are_reported_with_file_and_line(tmp_path, text, line, message):
