@@ -149,19 +149,27 @@ def compile_anchored(pattern: str):
     """Compile a Prometheus label regex: fully anchored, and `.` matches newlines (Prometheus 3)."""
     options = re2.Options()
     options.dot_nl = True
+    options.log_errors = False  # the error is raised to the caller; RE2 must not print it too
     try:
         return re2.compile(f"^(?:{pattern})$", options)
     except re2.error as e:  # pragma: no branch - message comes from RE2
-        raise RegexError(f"invalid regular expression {pattern!r}: {e}") from None
+        raise RegexError(f"invalid regular expression {pattern!r}: {_re2_message(e)}") from None
+
+
+def _re2_message(e: Exception) -> str:
+    msg = e.args[0] if e.args else str(e)
+    return msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)
 
 
 @lru_cache(maxsize=1024)
 def compile_unanchored(pattern: str):
     """Compile an RE2 regex for searching (template ``match``/``reReplaceAll``), not anchored."""
+    options = re2.Options()
+    options.log_errors = False
     try:
-        return re2.compile(pattern)
+        return re2.compile(pattern, options)
     except re2.error as e:
-        raise RegexError(f"invalid regular expression {pattern!r}: {e}") from None
+        raise RegexError(f"invalid regular expression {pattern!r}: {_re2_message(e)}") from None
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ class Expr:
 class NumberLiteral(Expr):
     val: float
     pos: PositionRange = NO_POS
+    duration: bool = False  # written as a duration (``5m``): printed back as one
 
     @property
     def type(self) -> ValueType:
