@@ -134,6 +134,10 @@ class _VirtualEventLoop(asyncio.SelectorEventLoop):
     def __init__(self, clock: VirtualClock):
         self._virtual_clock = clock
         super().__init__(selector=_VirtualSelector(clock))
+        # asyncio runs a timer once it is due before time() + resolution. At epoch-sized times
+        # (1.7e9 s) adjacent floats are ~2.4e-7 apart, so the monotonic clock's 1e-9 resolution
+        # would add nothing and a due timer would never count as due: use a microsecond.
+        self._clock_resolution = 1e-6
 
     def time(self) -> float:  # asyncio schedules every timer against this
         return self._virtual_clock._now

@@ -45,3 +45,13 @@ def test_advance_reports_progress_and_reaches_the_end():
     assert clock.now() == 3600.0
     assert seen[-1] == 3600.0 and len(seen) == 100
     clock.close()
+
+
+def test_timers_fire_at_epoch_sized_times():
+    clock = VirtualClock()  # default start: a realistic Unix time
+    start = clock.now()
+    clock.advance(10)
+    assert clock.now() == start + 10
+    clock.run(asyncio.sleep(5))
+    assert clock.now() == start + 15
+    clock.close()
