@@ -1,17 +1,44 @@
-"""The head block: every series in memory, with a postings index for fast selection.
+"""The head block: the newest samples of every series, in memory, with a postings index.
 
-FIRST VERSION (issue 2): plain Python lists per series, no WAL. Issue 3 replaces the internals
-(chunked numpy storage, WAL, blocks) behind the same methods.
+Everything the scrape loop and the rule manager write lands here first, and most queries (the last
+few hours) are answered from here alone. Each series keeps an open chunk in two preallocated numpy
+arrays and a list of closed, compact :class:`~stack.tsdb.chunks.HeadChunk`\\ s, so appending is a
+couple of array stores and reading a range is a handful of ``concatenate``/``searchsorted`` calls,
+never a loop over samples.
+
+Writes go through an :class:`Appender`, as upstream: samples are buffered, then ``commit`` checks
+them against each series' last sample (upstream's rules: an older timestamp is an "out of order
+sample", the same timestamp with other value bits a "duplicate sample for timestamp", the same
+timestamp and value is silently ignored), makes them visible, and — when the head belongs to a
+:class:`~stack.tsdb.db.DB` — writes them to the write-ahead log before returning.
+
+``Head`` also works alone, with no directory: simulations and the PromQL corpus use it that way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import bisect
+import struct
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from stack.model import MATCH_EQUAL, Labels, Matcher
+from stack.model import METRIC_NAME, Labels, Matcher
+from stack.tsdb.chunks import SAMPLES_PER_CHUNK, HeadChunk
+from stack.tsdb.postings import Postings
+
+# Upstream's storage errors (storage/interface.go), which the scraper reports per sample.
+ERR_OUT_OF_ORDER = "out of order sample"
+ERR_DUPLICATE = "duplicate sample for timestamp"
+ERR_OUT_OF_BOUNDS = "out of bounds"
+
+MIN_TIME = -(2**63)
+MAX_TIME = 2**63 - 1
+_EMPTY_T = np.zeros(0, dtype=np.int64)
+_EMPTY_V = np.zeros(0, dtype=np.float64)
 
 
 @dataclass
@@ -26,92 +53,336 @@ class SeriesData:
     v: np.ndarray
 
 
-class _MemSeries:
-    __slots__ = ("labels", "ts", "vs")
+class MemSeries:
+    """One series in the head: closed chunks plus the open chunk being filled."""
 
-    def __init__(self, labels: Labels):
+    __slots__ = ("ref", "labels", "chunks", "chunk_maxt", "t", "v", "n", "last_t", "last_v", "removed")
+
+    def __init__(self, ref: int, labels: Labels):
+        self.ref = ref
         self.labels = labels
-        self.ts: list[int] = []
-        self.vs: list[float] = []
+        self.chunks: list[HeadChunk] = []
+        self.chunk_maxt: list[int] = []  # parallel to chunks, for bisect
+        self.t = np.empty(SAMPLES_PER_CHUNK, dtype=np.int64)
+        self.v = np.empty(SAMPLES_PER_CHUNK, dtype=np.float64)
+        self.n = 0
+        self.last_t = MIN_TIME
+        self.last_v = 0.0
+        self.removed = False  # dropped from the head; an appender still holding it must look again
+
+    def cut(self) -> None:
+        """Close the open chunk (it is full) and start a new one in the same arrays."""
+        chunk = HeadChunk(self.t[: self.n], self.v[: self.n])
+        self.chunks.append(chunk)
+        self.chunk_maxt.append(chunk.maxt)
+        self.n = 0
+
+    def range(self, mint: int, maxt: int) -> tuple[np.ndarray, np.ndarray]:
+        """Samples with ``mint <= t <= maxt`` as fresh arrays."""
+        ts, vs = [], []
+        for i in range(bisect.bisect_left(self.chunk_maxt, mint), len(self.chunks)):
+            c = self.chunks[i]
+            if c.mint > maxt:
+                break
+            ts.append(c.timestamps())
+            vs.append(c.values)
+        if self.n and self.t[0] <= maxt and self.last_t >= mint:
+            ts.append(self.t[: self.n])
+            vs.append(self.v[: self.n])
+        if not ts:
+            return _EMPTY_T, _EMPTY_V
+        t, v = np.concatenate(ts), np.concatenate(vs)  # concatenate copies, even for one array
+        lo, hi = np.searchsorted(t, mint, "left"), np.searchsorted(t, maxt, "right")
+        return t[lo:hi], v[lo:hi]
+
+    @property
+    def mint(self) -> int:
+        if self.chunks:
+            return self.chunks[0].mint
+        return int(self.t[0]) if self.n else MAX_TIME
+
+    @property
+    def num_samples(self) -> int:
+        return self.n + sum(c.count for c in self.chunks)
+
+    @property
+    def nbytes(self) -> int:
+        return self.t.nbytes + self.v.nbytes + sum(c.nbytes for c in self.chunks)
+
+    def reset(self, t: np.ndarray, v: np.ndarray) -> None:
+        """Replace all samples (after a deletion or truncation), keeping ``last_t`` for order checks."""
+        self.chunks, self.chunk_maxt, self.n = [], [], 0
+        full = len(t) - len(t) % SAMPLES_PER_CHUNK
+        for i in range(0, full, SAMPLES_PER_CHUNK):
+            chunk = HeadChunk(t[i : i + SAMPLES_PER_CHUNK], v[i : i + SAMPLES_PER_CHUNK])
+            self.chunks.append(chunk)
+            self.chunk_maxt.append(chunk.maxt)
+        rest = len(t) - full
+        self.t[:rest], self.v[:rest], self.n = t[full:], v[full:], rest
 
 
 class Head:
-    """All series in memory. Thread-safe enough for one writer task and concurrent readers."""
+    """All series in memory. One lock makes commits and reads safe across threads.
 
-    def __init__(self):
-        self._series: dict[Labels, _MemSeries] = {}
-        self._postings: dict[str, dict[str, set[Labels]]] = {}
+    ``wal`` (optional) is a :class:`~stack.tsdb.wal.WAL` that every commit is logged to;
+    ``after_commit`` (optional) is called after each commit, outside the lock (the DB uses it to
+    cut blocks when the head spans enough time).
+    """
 
-    # --- writing ---------------------------------------------------------------------------
+    def __init__(self, wal=None, after_commit: Callable[[], None] | None = None):
+        self._lock = threading.RLock()
+        self._series: dict[int, MemSeries] = {}
+        self._by_labels: dict[Labels, MemSeries] = {}
+        self._postings = Postings()
+        self._next_ref = 1
+        self.wal = wal
+        self.after_commit = after_commit
+        self.min_valid_time = MIN_TIME  # older samples are already persisted in a block
+        self.max_time = MIN_TIME
+        self.min_time = MAX_TIME  # oldest sample in the head (kept up to date, the DB polls it per commit)
+
+    # --- writing ---------------------------------------------------------------------------------
     def appender(self) -> Appender:
         return Appender(self)
 
-    def _get_or_create(self, labels: Labels) -> _MemSeries:
-        s = self._series.get(labels)
-        if s is None:
-            s = self._series[labels] = _MemSeries(labels)
-            for k, v in labels:
-                self._postings.setdefault(k, {}).setdefault(v, set()).add(labels)
+    def _create(self, labels: Labels, ref: int | None = None) -> MemSeries:
+        ref = self._next_ref if ref is None else ref
+        self._next_ref = max(self._next_ref, ref + 1)
+        s = MemSeries(ref, labels)
+        self._series[ref] = s
+        self._by_labels[labels] = s
+        self._postings.add(ref, labels)
         return s
 
-    # --- reading ---------------------------------------------------------------------------
+    def _apply(self, batch, counts: Counter, new_series: list[MemSeries] | None) -> tuple[list, list, list]:
+        """Append ``(series or labels, t, v)`` in order; return the accepted refs, times and values.
+
+        The one write path, shared by ``Appender.commit`` and WAL replay. Caller holds the lock.
+        """
+        refs, ts, vs = [], [], []
+        min_valid = self.min_valid_time
+        by_labels = self._by_labels
+        for s, t, v in batch:
+            if type(s) is not MemSeries or s.removed:
+                labels = s if type(s) is not MemSeries else s.labels
+                s = by_labels.get(labels)
+                if s is None:
+                    s = self._create(labels)
+                    if new_series is not None:
+                        new_series.append(s)
+            last = s.last_t
+            if t > last:
+                if t < min_valid:
+                    counts[ERR_OUT_OF_BOUNDS] += 1
+                    continue
+                n = s.n
+                s.t[n] = t
+                s.v[n] = v
+                s.n = n + 1
+                s.last_t, s.last_v = t, v
+                if n + 1 == SAMPLES_PER_CHUNK:
+                    s.cut()
+                refs.append(s.ref)
+                ts.append(t)
+                vs.append(v)
+            elif t == last:
+                if not _same_bits(v, s.last_v):
+                    counts[ERR_DUPLICATE] += 1
+            else:
+                counts[ERR_OUT_OF_ORDER] += 1
+        if ts:
+            self.max_time = max(self.max_time, max(ts))
+            self.min_time = min(self.min_time, min(ts))
+        return refs, ts, vs
+
+    # --- reading ---------------------------------------------------------------------------------
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[SeriesData]:
         """Series matching all ``matchers`` with their samples in ``[mint, maxt]`` (ms)."""
         out = []
-        for labels in self._matching(matchers):
-            s = self._series[labels]
-            t = np.asarray(s.ts, dtype=np.int64)
-            lo, hi = np.searchsorted(t, mint, "left"), np.searchsorted(t, maxt, "right")
-            if hi > lo:
-                out.append(SeriesData(labels, t[lo:hi], np.asarray(s.vs[lo:hi], dtype=np.float64)))
+        with self._lock:
+            for sid in self._postings.select(matchers):
+                s = self._series[int(sid)]
+                t, v = s.range(mint, maxt)
+                if len(t):
+                    out.append(SeriesData(s.labels, t, v))
         out.sort(key=lambda sd: sd.labels)
         return out
 
     def series(self, matchers: Sequence[Matcher], mint: int | None = None, maxt: int | None = None):
-        return sorted(self._matching(matchers))
+        """Label sets of the matching series; with a range, only those with a sample in it."""
+        with self._lock:
+            found = [self._series[int(sid)] for sid in self._postings.select(matchers)]
+            if mint is not None or maxt is not None:
+                lo, hi = MIN_TIME if mint is None else mint, MAX_TIME if maxt is None else maxt
+                found = [s for s in found if s.n + len(s.chunks) and s.mint <= hi and s.last_t >= lo]
+            return sorted(s.labels for s in found)
 
-    def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
-        if not matchers:
-            return sorted(self._postings)
-        return sorted({k for ls in self._matching(matchers) for k, _ in ls})
+    def label_names(self, matchers: Sequence[Matcher] = (), mint: int | None = None,
+                    maxt: int | None = None) -> list[str]:
+        if not matchers and mint is None and maxt is None:
+            with self._lock:
+                return self._postings.names()
+        return sorted({k for ls in self.series(matchers, mint, maxt) for k, _ in ls})
 
-    def label_values(self, name: str, matchers: Sequence[Matcher] = ()) -> list[str]:
-        if not matchers:
-            return sorted(self._postings.get(name, {}))
-        return sorted({ls.get(name) for ls in self._matching(matchers)} - {""})
+    def label_values(self, name: str, matchers: Sequence[Matcher] = (), mint: int | None = None,
+                     maxt: int | None = None) -> list[str]:
+        if not matchers and mint is None and maxt is None:
+            with self._lock:
+                return self._postings.values(name)
+        return sorted({ls.get(name) for ls in self.series(matchers, mint, maxt)} - {""})
 
     @property
     def num_series(self) -> int:
         return len(self._series)
 
-    def _matching(self, matchers: Sequence[Matcher]) -> Iterable[Labels]:
-        candidates: set[Labels] | None = None
-        for m in matchers:
-            if m.type == MATCH_EQUAL and m.value != "":
-                hit = self._postings.get(m.name, {}).get(m.value, set())
-                candidates = set(hit) if candidates is None else candidates & hit
-        pool = self._series.keys() if candidates is None else candidates
-        return [ls for ls in pool if all(m.matches(ls.get(m.name)) for m in matchers)]
+    def all_series(self) -> list[MemSeries]:
+        with self._lock:
+            return list(self._series.values())
+
+    def stats(self, limit: int = 10) -> dict:
+        """Exactly the ``data`` of upstream's ``/api/v1/status/tsdb`` (top ``limit`` of each list)."""
+        with self._lock:
+            series = list(self._series.values())
+            counts = self._postings.value_counts()
+            mint = self.min_time
+        by_name = Counter(s.labels.get(METRIC_NAME) for s in series)
+        pairs = Counter({f"{n}={v}": c for n, vals in counts.items() for v, c in vals.items()})
+        top = lambda c: [{"name": k, "value": v} for k, v in c.most_common(limit)]  # noqa: E731
+        return {
+            "headStats": {
+                "numSeries": len(series),
+                "numLabelPairs": sum(len(v) for v in counts.values()),
+                "chunkCount": sum(len(s.chunks) + (1 if s.n else 0) for s in series),
+                "minTime": mint if series else 0,
+                "maxTime": self.max_time if series else 0,
+            },
+            "seriesCountByMetricName": top(by_name),
+            "labelValueCountByLabelName": top(Counter({n: len(v) for n, v in counts.items()})),
+            "memoryInBytesByLabelName": top(
+                Counter({n: sum(len(v) * c for v, c in vals.items()) for n, vals in counts.items()})),
+            "seriesCountByLabelValuePair": top(pairs),
+        }
+
+    def sample_stats(self) -> dict:
+        """How many samples the head holds and the bytes of their arrays (benchmarks, status page)."""
+        series = self.all_series()
+        return {"numSamples": sum(s.num_samples for s in series),
+                "sampleBytes": sum(s.nbytes for s in series)}
+
+    # --- removing data ---------------------------------------------------------------------------
+    def truncate(self, mint: int) -> None:
+        """Drop samples older than ``mint`` (they are in a block now) and series left empty."""
+        with self._lock:
+            self.min_valid_time = max(self.min_valid_time, mint)
+            dead = []
+            for s in self._series.values():
+                if s.mint >= mint:
+                    continue
+                t, v = s.range(mint, MAX_TIME)
+                s.reset(t, v)
+                if not len(t):
+                    dead.append(s)
+            if dead:
+                for s in dead:
+                    s.removed = True
+                    del self._series[s.ref]
+                    del self._by_labels[s.labels]
+                self._rebuild_postings()
+            self._recompute_min_time()
+
+    def delete(self, refs: Sequence[int], mint: int, maxt: int) -> None:
+        """Remove the samples in ``[mint, maxt]`` of the given series (admin API delete_series)."""
+        with self._lock:
+            for ref in refs:
+                s = self._series.get(int(ref))
+                if s is None:
+                    continue
+                t, v = s.range(MIN_TIME, MAX_TIME)
+                keep = (t < mint) | (t > maxt)
+                if not keep.all():
+                    s.reset(t[keep], v[keep])
+            self._recompute_min_time()
+
+    def delete_series(self, matchers: Sequence[Matcher], mint: int = MIN_TIME, maxt: int = MAX_TIME) -> None:
+        """Admin API: remove the matching samples in ``[mint, maxt]`` (logged first, if there is a WAL)."""
+        with self._lock:
+            refs = self.matching_refs(matchers)
+            if refs and self.wal is not None:
+                self.wal.log_tombstones(refs, mint, maxt)
+            self.delete(refs, mint, maxt)
+
+    def clean_tombstones(self) -> None:
+        """Admin API: nothing to do, deletions in the head take effect at once."""
+
+    def matching_refs(self, matchers: Sequence[Matcher]) -> list[int]:
+        with self._lock:
+            return [int(r) for r in self._postings.select(matchers)]
+
+    def _recompute_min_time(self) -> None:
+        self.min_time = min((s.mint for s in self._series.values()), default=MAX_TIME)
+
+    def _rebuild_postings(self) -> None:
+        self._postings = Postings()
+        for ref in sorted(self._series):
+            self._postings.add(ref, self._series[ref].labels)
 
 
 class Appender:
-    """Buffers samples and makes them visible (and, from issue 3, durable) on ``commit``."""
+    """Buffers samples and makes them visible (and, with a WAL, durable) on ``commit``.
+
+    ``append`` rejects at once what is already out of order against the committed data and returns
+    False; what only turns out out of order within the batch is dropped at ``commit``. Either way
+    the rejections are counted per error (``errors``, plus the ``out_of_order``/``duplicates``/
+    ``out_of_bounds`` shortcuts) so that the scraper can report them.
+    """
 
     def __init__(self, head: Head):
         self._head = head
-        self._pending: list[tuple[Labels, int, float]] = []
+        self._pending: list[tuple[object, int, float]] = []
+        self.errors: Counter = Counter()
 
-    def append(self, labels: Labels, t: int, v: float) -> None:
-        self._pending.append((labels, t, v))
+    def append(self, labels: Labels, t: int, v: float) -> bool:
+        s = self._head._by_labels.get(labels)
+        if s is not None and t <= s.last_t:
+            if t < s.last_t:
+                self.errors[ERR_OUT_OF_ORDER] += 1
+                return False
+            if not _same_bits(v, s.last_v):
+                self.errors[ERR_DUPLICATE] += 1
+                return False
+        self._pending.append((labels if s is None else s, int(t), float(v)))
+        return True
 
     def commit(self) -> None:
-        for labels, t, v in self._pending:
-            s = self._head._get_or_create(labels)
-            if s.ts and t <= s.ts[-1]:
-                continue  # out of order or duplicate: dropped, as upstream does by default
-            s.ts.append(t)
-            s.vs.append(v)
-        self._pending.clear()
+        head = self._head
+        new_series: list[MemSeries] = []
+        with head._lock:
+            refs, ts, vs = head._apply(self._pending, self.errors, new_series)
+            self._pending = []
+            if head.wal is not None and (refs or new_series):
+                head.wal.log(new_series, refs, ts, vs)
+        if head.after_commit is not None:
+            head.after_commit()
 
     def rollback(self) -> None:
-        self._pending.clear()
+        self._pending = []
+
+    @property
+    def out_of_order(self) -> int:
+        return self.errors[ERR_OUT_OF_ORDER]
+
+    @property
+    def duplicates(self) -> int:
+        return self.errors[ERR_DUPLICATE]
+
+    @property
+    def out_of_bounds(self) -> int:
+        return self.errors[ERR_OUT_OF_BOUNDS]
+
+
+_D = struct.Struct("<d")
+
+
+def _same_bits(a: float, b: float) -> bool:
+    """Compare floats by their bits, as upstream does (a stale marker is not an ordinary NaN)."""
+    return _D.pack(a) == _D.pack(b)
