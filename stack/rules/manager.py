@@ -117,6 +117,9 @@ class RuleManager:
             await group.stop()
 
     def _retire(self, group: Group, stale: bool) -> None:
+        if not self._running:  # nothing scheduled yet (promtool, tests): nothing to stop or expire
+            return
+
         async def retire() -> None:
             await group.stop()
             if stale:  # upstream waits 2 intervals before marking a removed group's series stale

@@ -91,8 +91,10 @@ def test_a_removed_group_marks_its_series_stale_after_two_intervals(tmp_path):
     group.evaluate(0)
 
     async def remove_and_wait():
+        manager.start()
         manager.update([])
         await clock.sleep(121)
+        await manager.stop()
 
     clock.run(remove_and_wait())
     (series,) = head.select([Matcher("=", "__name__", "ALERTS")], 0, 10**9)
