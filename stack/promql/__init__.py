@@ -12,3 +12,19 @@ Public surface (what the web API, rules, promtool and the workshop client use):
 ``queryable`` is anything with ``select(matchers, mint_ms, maxt_ms) -> list[SeriesData]``
 (stack.tsdb.Head and friends).
 """
+
+from stack.promql.engine import Engine, QueryResult
+from stack.promql.errors import ParseError
+from stack.promql.parser import parse_expr
+from stack.promql.printer import format_expr, format_pretty
+from stack.promql.query_errors import (
+    BadDataError,
+    ExecutionError,
+    QueryCanceledError,
+    QueryError,
+    QueryTimeoutError,
+    TooManySamplesError,
+)
+
+__all__ = ["ParseError", "parse_expr", "format_expr", "format_pretty", "Engine", "QueryResult", "QueryError",
+           "BadDataError", "ExecutionError", "TooManySamplesError", "QueryTimeoutError", "QueryCanceledError"]
