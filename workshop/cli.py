@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inbox": ("workshop.inbox", "run the notification inbox (an Alertmanager webhook receiver)"),
     "real": ("workshop.real", "run the real Prometheus binaries with the same configs (up|down|status)"),
     "notebooks": ("workshop.notebooks", "generate the participant notebooks from the chapter sources"),
+    "dashboards": ("workshop.dashboards.export", "write the shipped dashboards as Grafana JSON (export)"),
     # the in-package stack, named after the upstream binaries
     "prometheus": ("stack.prometheus", "the in-package Prometheus server"),
     "alertmanager": ("stack.alertmanager.main", "the in-package Alertmanager"),

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from stack.config.duration import parse_duration_ms
+
 
 class ConfigError(ValueError):
     """A user mistake in a config file. ``str()`` reads ``file:line: message``."""
@@ -124,3 +126,79 @@ def _error_for(node: Any, message: str, key: str | None = None) -> ConfigError:
     if isinstance(node, Mapping):
         return node.error(message, key)
     return ConfigError(message, getattr(node, "filename", None), getattr(node, "line", None))
+
+
+# --- typed values from mappings (each error names the key's line) -------------------------------
+
+
+def empty_mapping(parent: Mapping, key: str) -> Mapping:
+    m = Mapping()
+    m.filename, m.line, m.key_lines = parent.filename, parent.line_of(key), {}
+    return m
+
+
+def get_list(m: Any, key: str) -> list:
+    value = m.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise m.error(f"{key} must be a list", key)
+    return value
+
+
+def get_string_list(m: Any, key: str) -> list[str]:
+    items = get_list(m, key)
+    if not all(isinstance(v, str) for v in items):
+        raise m.error(f"{key} must be a list of strings", key)
+    return items
+
+
+def get_duration_ms(m: Any, key: str, default: int) -> int:
+    if key not in m or m[key] is None:
+        return default
+    try:
+        return parse_duration_ms(str(m[key]))
+    except ValueError as e:
+        raise m.error(str(e), key) from None
+
+
+def get_bool(m: Any, key: str, default: bool) -> bool:
+    value = m.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise m.error(f"{key} must be true or false, got {value!r}", key)
+    return value
+
+
+def get_uint(m: Any, key: str) -> int:
+    value = m.get(key) or 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise m.error(f"{key} must be a non-negative integer, got {value!r}", key)
+    return value
+
+
+SIZE_UNITS = {
+    "B": 1,
+    "KB": 1 << 10,
+    "MB": 1 << 20,
+    "GB": 1 << 30,
+    "TB": 1 << 40,
+    "KIB": 1 << 10,
+    "MIB": 1 << 20,
+    "GIB": 1 << 30,
+    "TIB": 1 << 40,
+}
+
+
+def get_size(m: Any, key: str) -> int:
+    """Byte sizes like upstream's units.Base2Bytes: ``100MB`` = 100 MiB; a bare integer is bytes."""
+    value = m.get(key) or 0
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    text = str(value).strip().upper()
+    for unit in sorted(SIZE_UNITS, key=len, reverse=True):
+        number = text[: -len(unit)]
+        if text.endswith(unit) and number.isdigit():
+            return int(number) * SIZE_UNITS[unit]
+    raise m.error(f'{key}: invalid size "{value}" (use e.g. 10MB)', key)
