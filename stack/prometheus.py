@@ -7,8 +7,9 @@ clock, with an in-process transport and no HTTP listener).
 
 Reloading follows upstream: SIGHUP (or ``POST /-/reload`` with ``--web.enable-lifecycle``) reads
 the file again; a bad file is refused with its file:line error and the running config stays.
-Components that depend on the config (rules, notifier — added by later issues) register a
-callback in :attr:`PrometheusServer.reloaders` and get every config that was accepted.
+The rule manager and the notifier are applied first, because loading rule files can fail: a
+reload with a broken rule file must change nothing at all. Further components that depend on the
+config register a callback in :attr:`PrometheusServer.reloaders` and get every accepted config.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import inspect
 import logging
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +32,9 @@ from stack.clock import Clock, WallClock
 from stack.config.duration import parse_duration_ms
 from stack.config.prometheus import PrometheusConfig, load_config
 from stack.config.yamlutil import ConfigError
+from stack.notifier import AlertmanagerTarget, Notifier, Poster
+from stack.rules.manager import RuleManager, expand_rule_files
+from stack.scrape import relabel
 from stack.scrape.manager import ScrapeManager
 from stack.scrape.metrics import ServerMetrics
 from stack.scrape.transport import Transport
@@ -70,6 +75,8 @@ class PrometheusServer:
         lookback_delta_ms: int = 300_000,
         query_timeout_s: float = 120.0,
         query_max_samples: int = DEFAULT_QUERY_MAX_SAMPLES,
+        external_url: str | None = None,
+        alert_poster: Poster | None = None,
         flags: dict[str, str] | None = None,
     ):
         self.config_file = config_file
@@ -104,6 +111,9 @@ class PrometheusServer:
         self.tsdb: Any = None
         self.engine: Any = None
         self.scrape_manager: ScrapeManager | None = None
+        self.rule_manager: RuleManager | None = None
+        self.notifier = Notifier(poster=alert_poster, registry=self.registry)
+        self.external_url = external_url or _default_external_url(listen_address)
         self.reloaders: list[Callable[[PrometheusConfig], Any]] = []
         self.start_time: float | None = None
         self.reload_config_success = True
@@ -124,7 +134,12 @@ class PrometheusServer:
         self.scrape_manager = ScrapeManager(
             self.tsdb, clock=self.clock, transport=self.transport, metrics=self.metrics
         )
+        self.rule_manager = RuleManager(
+            self.engine, self.tsdb, self.clock, notify=self.notifier.send, external_url=self.external_url
+        )
         await self._apply(self.config)
+        self.notifier.start()
+        self.rule_manager.start()
         if self.config_file:
             log.info("Completed loading of configuration file", extra={"kv": {"filename": self.config_file}})
         if self.listen_address is not None:
@@ -138,6 +153,9 @@ class PrometheusServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.rule_manager is not None:
+            await self.rule_manager.stop()
+        await self.notifier.stop()
         if self.scrape_manager is not None:
             await self.scrape_manager.stop()
         if self.tsdb is not None and hasattr(self.tsdb, "close"):
@@ -174,6 +192,7 @@ class PrometheusServer:
     # --- helpers ---------------------------------------------------------------------------
     async def _apply(self, config: PrometheusConfig) -> None:
         assert self.scrape_manager is not None
+        self._apply_rules(config)  # first: a bad rule file raises before anything has changed
         await self.scrape_manager.apply_config(config)
         for reloader in list(self.reloaders):
             result = reloader(config)
@@ -184,6 +203,22 @@ class PrometheusServer:
         self.last_config_time = self.clock.now()
         self.metrics.config_last_reload_successful.set(1)
         self.metrics.config_last_reload_success_timestamp.set(self.last_config_time)
+
+    def _apply_rules(self, config: PrometheusConfig) -> None:
+        external_labels = dict(config.global_.external_labels)
+        if self.rule_manager is not None:
+            self.rule_manager.update(
+                expand_rule_files(config.rule_files),
+                evaluation_interval_ms=config.global_.evaluation_interval_ms,
+                query_offset_ms=config.global_.rule_query_offset_ms,
+                external_labels=external_labels,
+            )
+        rules = config.alerting.alert_relabel_configs
+        self.notifier.apply_config(
+            alertmanager_targets(config),
+            external_labels,
+            relabel=(lambda labels: relabel.process(labels, rules)) if rules else None,
+        )
 
     def _open_storage(self) -> Any:
         if self.storage_path:
@@ -259,6 +294,22 @@ def _minimal_app(server: PrometheusServer) -> web.Application:
 # --- the command -------------------------------------------------------------------------------
 
 
+def alertmanager_targets(config: PrometheusConfig) -> list[AlertmanagerTarget]:
+    """Where alerts go: every static target of every ``alerting.alertmanagers`` entry."""
+    return [
+        AlertmanagerTarget(target, am.scheme, am.path_prefix, am.timeout_ms / 1000)
+        for am in config.alerting.alertmanagers
+        for sc in am.static_configs
+        for target in sc.targets
+    ]
+
+
+def _default_external_url(listen_address: str | None) -> str:
+    """Upstream's default --web.external-url: http://<hostname>:<listen port>."""
+    port = (listen_address or ":9090").rpartition(":")[2] or "9090"
+    return f"http://{socket.gethostname()}:{port}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="workshop prometheus", description="The in-package Prometheus server.")
     p.add_argument(
@@ -323,6 +374,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Maximum number of samples a single query can load into memory.",
     )
     p.add_argument(
+        "--web.external-url",
+        dest="external_url",
+        default=None,
+        help="The URL under which Prometheus is externally reachable (for generator URLs in alerts).",
+    )
+    p.add_argument(
         "--log.level",
         dest="log_level",
         default="info",
@@ -346,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("Starting Prometheus Server (workshop kit)")
     try:
         config = load_config(args.config_file)
+        RuleManager.load_files(expand_rule_files(config.rule_files))  # a broken rule file stops start-up
     except ConfigError as e:
         print(f'error loading config from "{args.config_file}": {e}', file=sys.stderr)
         return 1
@@ -367,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         lookback_delta_ms=lookback_ms,
         query_timeout_s=timeout_ms / 1000,
         query_max_samples=args.query_max_samples,
+        external_url=args.external_url,
         flags=flags,
     )
     try:
