@@ -33,6 +33,7 @@ from stack.config.duration import parse_duration_ms
 from stack.config.prometheus import PrometheusConfig, load_config
 from stack.config.yamlutil import ConfigError
 from stack.notifier import AlertmanagerTarget, Notifier, Poster
+from stack.remote.storage import WriteStorage
 from stack.rules.manager import RuleManager, expand_rule_files
 from stack.scrape import relabel
 from stack.scrape.manager import ScrapeManager
@@ -112,6 +113,7 @@ class PrometheusServer:
         self.engine: Any = None
         self.scrape_manager: ScrapeManager | None = None
         self.rule_manager: RuleManager | None = None
+        self.remote_write: WriteStorage | None = None
         self.notifier = Notifier(poster=alert_poster, registry=self.registry)
         self.external_url = external_url or _default_external_url(listen_address)
         self.reloaders: list[Callable[[PrometheusConfig], Any]] = []
@@ -131,6 +133,9 @@ class PrometheusServer:
         self._shutdown = asyncio.Event()
         self.tsdb = self._open_storage()
         self.engine = self._make_engine()
+        # remote_write: tails the TSDB, so an unreachable receiver never blocks or loses a scrape
+        self.remote_write = WriteStorage(self.tsdb, self.clock)
+        self.reloaders.append(self.remote_write.apply_config)
         self.scrape_manager = ScrapeManager(
             self.tsdb, clock=self.clock, transport=self.transport, metrics=self.metrics
         )
@@ -158,6 +163,8 @@ class PrometheusServer:
         await self.notifier.stop()
         if self.scrape_manager is not None:
             await self.scrape_manager.stop()
+        if self.remote_write is not None:
+            await self.remote_write.stop()
         if self.tsdb is not None and hasattr(self.tsdb, "close"):
             self.tsdb.close()
 

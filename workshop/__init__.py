@@ -12,7 +12,10 @@ import importlib
 # public name -> module defining it
 _EXPORTS = {
     "PrometheusClient": "workshop.client",
+    "AsyncPrometheusClient": "workshop.client",
     "QueryError": "workshop.client",
+    "query": "workshop.client",
+    "query_range": "workshop.client",
     "Inbox": "workshop.inbox",
     "Simulation": "workshop.simulation",
 }

@@ -1,0 +1,37 @@
+"""Start Debian's real Prometheus (2.42) for interop tests, and always stop it again."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from pathlib import Path
+
+from tests.support import free_port, require_binary, wait_http
+
+
+@contextlib.contextmanager
+def real_prometheus(workdir: Path, config_text: str = "global: {}\n", *flags: str,
+                    data_dir: Path | None = None, listen_port: int | None = None):
+    """Yield the base URL of a real Prometheus with ``config_text``; its log ends up in workdir."""
+    binary = require_binary("prometheus")
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "prometheus.yml"
+    config.write_text(config_text)
+    port = listen_port or free_port()
+    log = open(workdir / "prometheus.log", "wb")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen(
+        [binary, f"--config.file={config}", f"--storage.tsdb.path={data_dir or workdir / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", *flags],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/-/ready", timeout=60)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
