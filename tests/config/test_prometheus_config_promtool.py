@@ -13,9 +13,12 @@ BAD = "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: [
 
 def test_check_config_success_output(capsys):
     assert promtool(["check", "config", DEFAULT_YML]) == 0
-    assert capsys.readouterr().out == (
-        f"Checking {DEFAULT_YML}\n SUCCESS: {DEFAULT_YML} is valid prometheus config file syntax\n\n"
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"Checking {DEFAULT_YML}\n  SUCCESS: 1 rule files found\n"
+        f" SUCCESS: {DEFAULT_YML} is valid prometheus config file syntax\n\n"
     )
+    assert "workshop.rules.yml\n  SUCCESS: 8 rules found\n" in out
 
 
 def test_check_config_failure_names_file_and_line(tmp_path, capsys):
