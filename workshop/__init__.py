@@ -17,6 +17,8 @@ _EXPORTS = {
     "query": "workshop.client",
     "query_range": "workshop.client",
     "Inbox": "workshop.inbox",
+    "Dashboard": "workshop.dashboards",
+    "show": "workshop.dashboards",
     "Simulation": "workshop.simulation",
 }
 
