@@ -142,6 +142,7 @@ class PrometheusServer:
         self.rule_manager = RuleManager(
             self.engine, self.tsdb, self.clock, notify=self.notifier.send, external_url=self.external_url
         )
+        self.registry.register(self.rule_manager.collector)
         await self._apply(self.config)
         self.notifier.start()
         self.rule_manager.start()
@@ -160,6 +161,8 @@ class PrometheusServer:
             self._runner = None
         if self.rule_manager is not None:
             await self.rule_manager.stop()
+            with contextlib.suppress(KeyError):
+                self.registry.unregister(self.rule_manager.collector)
         await self.notifier.stop()
         if self.scrape_manager is not None:
             await self.scrape_manager.stop()

@@ -81,6 +81,10 @@ class Group:
         self.last_evaluation: float | None = None
         self.evaluation_time = 0.0
         self.iterations_missed = 0
+        self.iterations = 0  # scheduled evaluations, missed ones included (upstream counts both)
+        self.rule_evaluations = 0
+        self.rule_failures = 0
+        self.durations = None  # a stack.rules.metrics.RuleDurations, set by the manager
         self.orphaned: set[Labels] = set()  # series of rules dropped by a reload, to mark stale
         self._task: asyncio.Task | None = None
 
@@ -112,8 +116,10 @@ class Group:
             await self.clock.sleep_until(ts / 1000)
             self.evaluate(ts)
             missed = (self.clock.now_ms() - ts) // self.interval_ms - 1
+            self.iterations += 1
             if missed > 0:  # an overrun skips slots instead of queueing evaluations
                 self.iterations_missed += missed
+                self.iterations += missed
             ts += (max(missed, 0) + 1) * self.interval_ms
 
     # --- one iteration ---------------------------------------------------------------------
@@ -143,6 +149,10 @@ class Group:
                 status.health, status.last_error = "err", str(e)
                 log.warning("rule %s in group %s failed: %s", rule.name, self.name, e)
             status.evaluation_time = time.perf_counter() - rule_started
+            self.rule_evaluations += 1
+            self.rule_failures += status.health == "err"
+            if self.durations is not None:
+                self.durations.observe(status.evaluation_time)
         if self.orphaned:
             self._write([], RuleStatus(written=self.orphaned), query_ts)
             self.orphaned = set()

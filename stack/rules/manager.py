@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from stack.clock import Clock
 from stack.rules.alerting import DEFAULT_RESEND_DELAY_MS, AlertingRule
 from stack.rules.group import Group
+from stack.rules.metrics import RuleDurations, RuleManagerCollector
 from stack.rules.rulefile import GroupSpec, load_rule_file
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class RuleManager:
         self.groups: dict[tuple[str, str], Group] = {}
         self._running = False
         self._pending_stale: set[asyncio.Task] = set()
+        self.durations = RuleDurations()
+        self.collector = RuleManagerCollector(lambda: list(self.groups.values()), self.durations)
 
     @staticmethod
     def load_files(files: Iterable[str]) -> list[GroupSpec]:
@@ -93,6 +96,7 @@ class RuleManager:
             )
             if running is not None:
                 _carry_state(running, group)
+            group.durations = self.durations
             new[key] = group
         for key, group in old.items():
             if new.get(key) is not group:

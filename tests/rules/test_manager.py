@@ -99,3 +99,27 @@ def test_a_removed_group_marks_its_series_stale_after_two_intervals(tmp_path):
     clock.run(remove_and_wait())
     (series,) = head.select([Matcher("=", "__name__", "ALERTS")], 0, 10**9)
     assert is_stale_nan(series.v[-1]) and series.t[-1] == 120_000
+
+
+def test_rule_metrics_use_upstream_names_and_count_failures(tmp_path):
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    head, clock, manager = setup(tmp_path)
+    # Two series on the left, one on the right, matched on nothing: a many-to-one error at run time.
+    bad_expr = '(up or label_replace(up, "job", "b", "", "")) + on() up'
+    (tmp_path / "b.rules.yml").write_text(
+        f"groups:\n  - name: bad\n    rules:\n      - record: x\n        expr: '{bad_expr}'\n"
+    )
+    manager.update(expand_rule_files(["*.rules.yml"], str(tmp_path)))
+    for group in manager.groups.values():
+        group.evaluate(0)
+    registry = CollectorRegistry()
+    registry.register(manager.collector)
+    text = generate_latest(registry).decode()
+    good, bad = f"{tmp_path}/a.rules.yml;g", f"{tmp_path}/b.rules.yml;bad"
+    assert f'prometheus_rule_evaluations_total{{rule_group="{good}"}} 1.0' in text
+    assert f'prometheus_rule_evaluation_failures_total{{rule_group="{good}"}} 0.0' in text
+    assert f'prometheus_rule_evaluation_failures_total{{rule_group="{bad}"}} 1.0' in text
+    assert f'prometheus_rule_group_interval_seconds{{rule_group="{good}"}} 60.0' in text
+    assert 'prometheus_rule_evaluation_duration_seconds{quantile="0.99"}' in text
+    assert "prometheus_rule_evaluation_duration_seconds_count 2.0" in text
