@@ -12,9 +12,15 @@ instances can live in one process (the simulation runs three).
 
 ``/metrics`` is served in the classic text format, or in OpenMetrics when the scraper asks for it
 in its Accept header (Prometheus does); :meth:`exposition` gives the same answer without HTTP.
+
+The batch job's metrics live on a registry of their own (:attr:`batch_registry`, also served on
+``/metrics``), because that is what the job pushes to a Pushgateway after every run when the
+service is given a ``pusher`` (see :mod:`toyservice.push`).
 """
 
 from __future__ import annotations
+
+import logging
 
 from prometheus_client import (
     CollectorRegistry,
@@ -25,12 +31,19 @@ from prometheus_client import (
     ProcessCollector,
     disable_created_metrics,
 )
-from prometheus_client.exposition import choose_encoder
 
+from toyservice.exposition import ExpositionCache
 from toyservice.model import BatchOutcome
+from toyservice.push import Pusher, grouping_key
 from toyservice.uninstrumented import Reply, ToyService
 
+log = logging.getLogger(__name__)
+
 METRICS_PATH = "/metrics"
+# Latency buckets around what this service does: 30-150 ms normally, x3 in an outage, x10 under an
+# injected fault, with a boundary at HighLatency's 0.5 s. Ten instead of prometheus_client's fifteen
+# defaults: every bucket is a series per label combination, to scrape, store and query.
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)  # +Inf is added by the client
 
 # prometheus_client adds a ``*_created`` series (wall-clock creation time) to every counter and
 # histogram. Prometheus itself does not need them, and their wall-clock values would make simulated
@@ -41,8 +54,9 @@ disable_created_metrics()
 class InstrumentedToyService(ToyService):
     """The toy service with request, in-flight and batch job metrics on its own registry."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, pusher: Pusher | None = None, **kwargs):
         super().__init__(**kwargs)
+        self.pusher = pusher
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
@@ -51,22 +65,25 @@ class InstrumentedToyService(ToyService):
         )  # fmt: skip
         self.duration = Histogram(
             "http_request_duration_seconds", "Time spent answering HTTP requests.",
-            ["method", "path", "status"], registry=r,
+            ["method", "path", "status"], buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.in_flight = Gauge(
             "http_requests_in_flight", "HTTP requests being answered right now.", registry=r
         )
+        self.batch_registry = b = CollectorRegistry()
         self.batch_last_success = Gauge(
             "batch_job_last_success_timestamp_seconds", "When the batch job last succeeded (Unix time).",
-            registry=r,
+            registry=b,
         )  # fmt: skip
         self.batch_duration = Gauge(
-            "batch_job_duration_seconds", "How long the batch job's last run took.", registry=r
+            "batch_job_duration_seconds", "How long the batch job's last run took.", registry=b
         )
         self.batch_records = Counter(
-            "batch_job_records_processed_total", "Records processed by successful batch job runs.", registry=r
+            "batch_job_records_processed_total", "Records processed by successful batch job runs.", registry=b
         )
-        self.batch_failures = Counter("batch_job_failures_total", "Batch job runs that failed.", registry=r)
+        self.batch_failures = Counter("batch_job_failures_total", "Batch job runs that failed.", registry=b)
+        r.register(self.batch_registry)  # a registry is a collector: /metrics shows the batch job too
+        self._exposition = ExpositionCache(r)
         if not self.clock.is_virtual:
             # Real process figures only make sense for a real process; a simulation stays deterministic.
             ProcessCollector(registry=r)
@@ -98,9 +115,19 @@ class InstrumentedToyService(ToyService):
             self.batch_records.inc(outcome.records)
         else:
             self.batch_failures.inc()
+        if self.pusher is not None:
+            await self.push_batch_results()
         return outcome
+
+    async def push_batch_results(self) -> bool:
+        """Push the batch job's metrics; a failed push is logged and the service carries on."""
+        try:
+            await self.pusher(grouping_key(self.name), self.batch_registry)
+        except Exception as e:  # noqa: BLE001 - any failure (refused, timeout, 400) is only logged
+            log.warning("%s: pushing batch job results to the Pushgateway failed: %s", self.name, e)
+            return False
+        return True
 
     def exposition(self, accept: str = "") -> tuple[str, bytes]:
         """(Content-Type, body) of ``/metrics`` for a given Accept header, without HTTP."""
-        encoder, content_type = choose_encoder(accept)
-        return content_type, encoder(self.registry)
+        return self._exposition.render(accept)

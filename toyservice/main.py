@@ -2,6 +2,10 @@
 
     workshop toyservice --listen 127.0.0.1:8080 [--uninstrumented] [--seed N] [--name foo]
                         [--enable-faults] [--outage-every 10m] [--outage-for 2m] [--outage-offset 0s]
+                        [--pushgateway 127.0.0.1:9091]
+
+With ``--pushgateway`` the (instrumented) service's batch job pushes its results there after every
+run, under job="toyservice_batch", instance=<--name>.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import sys
 from toyservice.durations import parse_duration
 from toyservice.instrumented import InstrumentedToyService
 from toyservice.model import ModelConfig
+from toyservice.push import gateway_pusher
 from toyservice.uninstrumented import ToyService
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -38,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outage-every", default="10m", help="an outage starts this often (0 disables)")
     p.add_argument("--outage-for", default="2m", help="and lasts this long")
     p.add_argument("--outage-offset", default="0s", help="shift of the outage cycle")
+    p.add_argument("--pushgateway", metavar="HOST:PORT",
+                   help="push the batch job's results to this Pushgateway after every run")  # fmt: skip
     return p
 
 
@@ -51,11 +58,19 @@ def main(argv: list[str] | None = None) -> int:
             outage_for=parse_duration(args.outage_for),
             outage_offset=parse_duration(args.outage_offset),
         )
+        if args.pushgateway is not None:
+            split_address(args.pushgateway)
+            if args.uninstrumented:
+                raise ValueError("--pushgateway needs the instrumented service (it pushes its metrics)")
     except ValueError as e:
         parser.error(str(e))
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.name} %(levelname)s %(message)s")
-    cls = ToyService if args.uninstrumented else InstrumentedToyService
-    service = cls(name=args.name, seed=args.seed, config=config, enable_faults=args.enable_faults)
+    options = dict(name=args.name, seed=args.seed, config=config, enable_faults=args.enable_faults)
+    if args.uninstrumented:
+        service = ToyService(**options)
+    else:
+        pusher = gateway_pusher(args.pushgateway) if args.pushgateway else None
+        service = InstrumentedToyService(pusher=pusher, **options)
     try:
         asyncio.run(_serve(service, host, port))
     except OSError as e:

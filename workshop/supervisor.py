@@ -88,8 +88,11 @@ def _toyservice(i: int) -> Component:
         from toyservice.model import OUTAGE_STAGGER  # here: `status` and `down` need no numpy
 
         # Staggered outage cycles, so that the instances do not all fail at once.
-        return ["toyservice", "--listen", layout.address(name), "--name", name, "--seed", str(i),
+        args = ["toyservice", "--listen", layout.address(name), "--name", name, "--seed", str(i),
                 "--enable-faults", "--outage-offset", f"{(i - 1) * OUTAGE_STAGGER:g}s"]  # fmt: skip
+        if "pushgateway" in layout.ports:  # the batch job pushes its results (a failed push is only logged)
+            args += ["--pushgateway", layout.address("pushgateway")]
+        return args
 
     return Component(name, "toyservice.main", port=8079 + i, health="/healthz", args=args)
 
@@ -107,7 +110,7 @@ COMPONENTS: list[Component] = [
     ),  # fmt: skip
     Component(
         "alertmanager", "stack.alertmanager.main", port=9093, health="/-/ready", optional=True,
-        args=lambda L: ["alertmanager", f"--config.file={REPO_ROOT / 'stack' / 'alertmanager.yml'}",
+        args=lambda L: ["alertmanager", f"--config.file={alertmanager_config(L)}",
                         f"--web.listen-address={L.address('alertmanager')}",
                         f"--storage.path={L.home / 'alertmanager'}"],
     ),  # fmt: skip
@@ -213,9 +216,7 @@ def prometheus_config(layout: Layout) -> Path:
     against the config file's own directory.
     """
     source = REPO_ROOT / "stack" / "prometheus.yml"
-    defaults = {c.name: c.port for c in COMPONENTS if c.port is not None}
-    moved = {f"{host}:{defaults[n]}": layout.address(n) for n in defaults if layout.ports[n] != defaults[n]
-             for host in (HOST, "localhost")}  # fmt: skip
+    moved = _moved_addresses(layout)
     if not moved or not source.exists():
         return source
     config = yaml.safe_load(source.read_text())
@@ -223,7 +224,34 @@ def prometheus_config(layout: Layout) -> Path:
     for key in ("rule_files", "scrape_config_files"):
         if isinstance(config.get(key), list):
             config[key] = [str(source.parent / f) for f in config[key]]
-    target = layout.home / "prometheus.yml"
+    return _write_config(layout, "prometheus.yml", config)
+
+
+def alertmanager_config(layout: Layout) -> Path:
+    """``stack/alertmanager.yml``, or a copy whose webhook URLs point at the inbox's port in use."""
+    source = REPO_ROOT / "stack" / "alertmanager.yml"
+    moved = {f"http://{old}": f"http://{new}" for old, new in _moved_addresses(layout).items()}
+    if not moved or not source.exists():
+        return source
+    config = yaml.safe_load(source.read_text())
+    for receiver in config.get("receivers") or []:
+        for webhook in receiver.get("webhook_configs") or []:
+            url = webhook.get("url", "")
+            for old, new in moved.items():
+                if url == old or url.startswith(old + "/"):
+                    webhook["url"] = new + url[len(old):]
+    return _write_config(layout, "alertmanager.yml", config)
+
+
+def _moved_addresses(layout: Layout) -> dict[str, str]:
+    """Default address -> address in use, for every component not on its default port."""
+    defaults = {c.name: c.port for c in COMPONENTS if c.port is not None}
+    return {f"{host}:{defaults[n]}": layout.address(n) for n in defaults if layout.ports[n] != defaults[n]
+            for host in (HOST, "localhost")}  # fmt: skip
+
+
+def _write_config(layout: Layout, name: str, config: dict) -> Path:
+    target = layout.home / name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(config, sort_keys=False))
     return target

@@ -1,12 +1,15 @@
-"""``Simulation``: the demo on a virtual clock, queried like a live Prometheus."""
+"""``Simulation``: the full demo on a virtual clock, queried like a live Prometheus."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
+from toyservice.push import BATCH_JOB
 from workshop.client import QueryError
 from workshop.simulation import DEFAULT_START, Simulation
+
+TOYS = ["127.0.0.1:8080", "127.0.0.1:8081", "127.0.0.1:8082"]
 
 # Small and quick: a low request rate keeps each test to a few seconds of real time.
 FAST = {"rate": 2.0, "progress": False}
@@ -24,11 +27,35 @@ def test_run_advances_virtual_time_by_the_duration(sim):
     assert sim.time == pd.Timestamp("2026-01-01T00:02:00Z")
 
 
-def test_every_toy_service_is_scraped_every_5_seconds(sim):
+def test_every_target_of_the_live_config_is_scraped_every_5_seconds_under_its_job_and_address(sim):
     frame = sim.query("count_over_time(up[1m])")
-    assert sorted(frame["instance"]) == ["127.0.0.1:8080", "127.0.0.1:8081", "127.0.0.1:8082"]
-    assert list(frame["value"]) == [12.0, 12.0, 12.0]
+    targets = sorted(zip(frame["job"], frame["instance"], frame["value"], strict=True))
+    assert targets == [("node", "127.0.0.1:9100", 12.0), ("prometheus", "127.0.0.1:9090", 12.0),
+                       ("pushgateway", "127.0.0.1:9091", 12.0)] + [("toyservice", t, 12.0) for t in TOYS]
     assert set(sim.query("up")["value"]) == {1.0}
+
+
+def test_batch_jobs_push_their_results_which_are_scraped_with_honor_labels(sim):
+    # The first batch run starts 60 s in and takes ~5 s; by 2m every service has pushed once.
+    frame = sim.query(f'batch_job_last_success_timestamp_seconds{{job="{BATCH_JOB}"}}')
+    assert sorted(frame["instance"]) == ["toyservice-1", "toyservice-2", "toyservice-3"]
+    assert "exported_job" not in frame.columns and "exported_instance" not in frame.columns
+    for service in sim.services.values():
+        pushed = sim.query(f'{{job="{BATCH_JOB}", instance="{service.name}", __name__=~"batch_job_.*"}}')
+        values = dict(zip(pushed["__name__"], pushed["value"], strict=True))
+        own = {s.name: s.value for m in service.batch_registry.collect() for s in m.samples}
+        assert values == own
+        assert values["batch_job_duration_seconds"] > 0
+    pushed_at = sim.query(f'push_time_seconds{{job="{BATCH_JOB}"}}')["value"]
+    assert len(pushed_at) == 3 and all(DEFAULT_START + 60 < t < DEFAULT_START + 120 for t in pushed_at)
+
+
+def test_node_series_come_from_the_simulated_host(sim):
+    selector = 'node_filesystem_avail_bytes{job="node", instance="127.0.0.1:9100", mountpoint="/"}'
+    (value,) = sim.query(selector)["value"]
+    (scraped_at,) = sim.query(f"timestamp({selector})")["value"]
+    assert value == sim.host.avail_bytes(scraped_at)
+    assert len(sim.query('node_cpu_seconds_total{mode="idle"}')) == sim.host.cpus
 
 
 def test_load_reaches_every_instance_at_about_the_configured_rate(sim):
@@ -41,7 +68,7 @@ def test_load_reaches_every_instance_at_about_the_configured_rate(sim):
 def test_query_range_returns_a_long_frame_that_pivots_to_one_column_per_series(sim):
     frame = sim.query_range("sum by (instance) (rate(http_requests_total[30s]))", "1m", step="15s")
     wide = frame.wide()
-    assert list(wide.columns) == ["127.0.0.1:8080", "127.0.0.1:8081", "127.0.0.1:8082"]
+    assert list(wide.columns) == TOYS
     assert list(wide.index) == list(pd.date_range("2026-01-01T00:01:00Z", periods=5, freq="15s"))
 
 
@@ -83,16 +110,17 @@ def test_an_injected_down_fault_shows_as_up_0_until_it_ends():
         s.run("30s")
         s.fault("down", "1m", instance="127.0.0.1:8081")
         s.run("30s")
-        up = dict(zip(s.query("up")["instance"], s.query("up")["value"], strict=True))
-        assert up == {"127.0.0.1:8080": 1.0, "127.0.0.1:8081": 0.0}
+        up = s.query('up{job="toyservice"}')
+        assert dict(zip(up["instance"], up["value"], strict=True)) == {"127.0.0.1:8080": 1.0,
+                                                                       "127.0.0.1:8081": 0.0}
         s.run("45s")
-        assert set(s.query("up")["value"]) == {1.0}
+        assert set(s.query('up{job="toyservice"}')["value"]) == {1.0}
 
 
 async def test_works_from_inside_a_running_event_loop_as_in_jupyter():
     with Simulation(seed=3, instances=1, **FAST) as s:
         s.run("20s")
-        assert list(s.query("count_over_time(up[20s])")["value"]) == [4.0]
+        assert list(s.query('count_over_time(up{job="toyservice"}[20s])')["value"]) == [4.0]
 
 
 def test_a_closed_simulation_says_so():
@@ -100,3 +128,59 @@ def test_a_closed_simulation_says_so():
     s.close()
     with pytest.raises(RuntimeError, match="closed"):
         s.run("1m")
+
+
+def test_an_outage_fires_alerts_that_reach_the_inbox_at_exact_times():
+    # Instance 1's outage cycle starts at 0:00 and lasts 2 minutes (latency x3, errors x10). The rule
+    # groups evaluate every 15 s (at :09.776 past each 15 s slot, a deterministic offset); HighErrorRatio
+    # and HighLatency hold for 1m, then Alertmanager waits group_wait (10 s) before notifying.
+    with Simulation(seed=1, **FAST) as s:
+        s.run("150s")
+        alerts = s.alerts()
+        assert list(zip(alerts["alertname"], alerts["state"], alerts["instance"], strict=True)) == [
+            ("HighErrorRatio", "firing", "127.0.0.1:8080"), ("HighLatency", "firing", "127.0.0.1:8080")]
+        assert list(alerts["active_since"]) == [pd.Timestamp("2026-01-01T00:00:39.776Z"),
+                                                pd.Timestamp("2026-01-01T00:00:24.776Z")]
+        s.run("90s")
+        inbox = s.inbox.frame()
+        got = list(zip(inbox["received_at"], inbox["status"], inbox["alertname"], inbox["instance"],
+                       inbox["receiver"], strict=True))
+        t = pd.Timestamp
+        # Resolved notifications wait for the group's next flush (group_interval 1m after the last one).
+        assert got == [
+            (t("2026-01-01T00:01:34.776Z"), "firing", "HighLatency", "127.0.0.1:8080", "inbox"),
+            (t("2026-01-01T00:01:49.776Z"), "firing", "HighErrorRatio", "127.0.0.1:8080", "inbox"),
+            (t("2026-01-01T00:03:34.776Z"), "resolved", "HighLatency", "127.0.0.1:8080", "inbox"),
+            (t("2026-01-01T00:03:49.776Z"), "resolved", "HighErrorRatio", "127.0.0.1:8080", "inbox"),
+        ]
+        assert list(inbox["startsAt"][:2]) == [t("2026-01-01T00:01:24.776Z"), t("2026-01-01T00:01:39.776Z")]
+        assert list(inbox["endsAt"][2:]) == [t("2026-01-01T00:02:54.776Z")] * 2
+        firing = s.query_range('ALERTS{alertstate="firing"}', "4m", step="15s")
+        assert set(firing["alertname"]) == {"HighErrorRatio", "HighLatency"}
+
+
+def test_an_injected_down_fault_notifies_the_critical_receiver():
+    with Simulation(seed=4, instances=2, **FAST) as s:
+        s.run("3m")  # past the first outages of both instances
+        s.inbox.clear()
+        s.fault("down", "3m", instance="127.0.0.1:8081")
+        s.run("2m")
+        inbox = s.inbox.frame()
+        down = inbox[inbox["alertname"] == "InstanceDown"]
+        assert list(zip(down["status"], down["instance"], down["receiver"], down["path"], strict=True)) == [
+            ("firing", "127.0.0.1:8081", "inbox-critical", "/critical")]
+
+
+def test_the_same_seed_gives_byte_identical_query_results_including_alerts():
+    queries = ['ALERTS', 'sum by (instance) (rate(http_requests_total[1m]))',
+               'batch_job_last_success_timestamp_seconds', 'node_filesystem_avail_bytes{mountpoint="/"}']
+
+    def results(seed: int) -> list[pd.DataFrame]:
+        with Simulation(seed=seed, instances=1, **FAST) as s:  # one toy service keeps this test quick
+            s.run("20m")
+            return [s.query_range(q, "20m", step="15s") for q in queries]
+
+    first, again = results(7), results(7)
+    assert [f.to_json(date_format="iso") for f in first] == [f.to_json(date_format="iso") for f in again]
+    assert {"HighErrorRatio", "HighLatency"} <= set(first[0]["alertname"])
+    assert all(len(frame) > 0 for frame in first)
