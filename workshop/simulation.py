@@ -61,6 +61,7 @@ DEFAULT_START = 1_767_225_600.0
 # The live demo's configuration files, used as they are.
 STACK_DIR = Path(stack.__file__).resolve().parent
 PROMETHEUS_YML = STACK_DIR / "prometheus.yml"
+LOCAL_TARGETS = STACK_DIR.parent / "deploy" / "targets" / "local.yml"  # the live demo's addresses
 ALERTMANAGER_YML = STACK_DIR / "alertmanager.yml"
 # The live demo's addresses (stack/prometheus.yml), so that instance labels and queries carry over.
 TOY_TARGETS = ("127.0.0.1:8080", "127.0.0.1:8081", "127.0.0.1:8082")
@@ -260,9 +261,18 @@ def demo_config(toy_targets: list[str], scrape_interval: str | None = None):
     doc = yaml.safe_load(PROMETHEUS_YML.read_text())
     if scrape_interval is not None:
         doc["global"]["scrape_interval"] = doc["global"]["evaluation_interval"] = scrape_interval
-    for job in doc["scrape_configs"]:
-        if job["job_name"] == "toyservice":
-            job["static_configs"] = [{"targets": list(toy_targets)}]
+    # The live config reads its addresses from deploy/targets/local.yml (file_sd); a simulation has
+    # no files to watch, so each job gets its own group from that file as static targets.
+    groups = yaml.safe_load(LOCAL_TARGETS.read_text()) or []
+    by_job = {g["labels"]["job"]: g["targets"] for g in groups}
+    sections = [*doc["scrape_configs"], *doc.get("alerting", {}).get("alertmanagers", [])]
+    for section in sections:
+        job = section.get("job_name", "alertmanager")
+        if section.pop("file_sd_configs", None) is not None:
+            section.pop("relabel_configs", None)  # it only kept this job's group of the shared file
+            section["static_configs"] = [{"targets": list(by_job.get(job, []))}]
+        if job == "toyservice":
+            section["static_configs"] = [{"targets": list(toy_targets)}]
     return parse_config_text(yaml.safe_dump(doc, sort_keys=False), filename=str(PROMETHEUS_YML),
                              base_dir=str(PROMETHEUS_YML.parent))  # fmt: skip
 

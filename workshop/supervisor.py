@@ -224,7 +224,19 @@ def prometheus_config(layout: Layout) -> Path:
     for key in ("rule_files", "scrape_config_files"):
         if isinstance(config.get(key), list):
             config[key] = [str(source.parent / f) for f in config[key]]
+    # Addresses live in file_sd target files (deploy/targets/local.yml): copy them, moved too.
+    sections = [*config.get("scrape_configs", []), *config.get("alerting", {}).get("alertmanagers", [])]
+    for section in sections:
+        for sd in section.get("file_sd_configs") or []:
+            files = sd.get("files", [])
+            sd["files"] = [str(_moved_targets_file(layout, source.parent / f, moved)) for f in files]
     return _write_config(layout, "prometheus.yml", config)
+
+
+def _moved_targets_file(layout: Layout, path: Path, moved: dict[str, str]) -> Path:
+    """A copy of a file_sd target file with the moved addresses, next to the rendered config."""
+    groups = yaml.safe_load(path.read_text()) if path.exists() else []
+    return _write_config(layout, f"targets/{path.name}", _replace_strings(groups or [], moved))
 
 
 def alertmanager_config(layout: Layout) -> Path:
@@ -250,7 +262,7 @@ def _moved_addresses(layout: Layout) -> dict[str, str]:
             for host in (HOST, "localhost")}  # fmt: skip
 
 
-def _write_config(layout: Layout, name: str, config: dict) -> Path:
+def _write_config(layout: Layout, name: str, config: dict | list) -> Path:
     target = layout.home / name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -194,12 +194,13 @@ def test_the_shipped_default_config_loads():
     c = load_config(str(DEFAULT_YML))
     jobs = {j.job_name: j for j in c.scrape_configs}
     assert set(jobs) == {"prometheus", "toyservice", "pushgateway", "node"}
-    assert jobs["prometheus"].static_configs[0].targets == ("127.0.0.1:9090",)
-    assert jobs["toyservice"].static_configs[0].targets == (
-        "127.0.0.1:8080",
-        "127.0.0.1:8081",
-        "127.0.0.1:8082",
-    )
+    # Every job reads its addresses from the environment's target file and keeps its own group.
+    for name, job in jobs.items():
+        (sd,) = job.file_sd_configs
+        assert [f.rsplit("/", 1)[-1] for f in sd.files] == ["local.yml"]
+        assert [(r.source_labels, r.regex, r.action) for r in job.relabel_configs] == [
+            (("job",), name, "keep")
+        ]
     assert jobs["pushgateway"].honor_labels is True
     assert all(j.scrape_interval_ms == 5_000 for j in jobs.values())
 

@@ -8,12 +8,9 @@ renders it for moved ports.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -25,7 +22,6 @@ from workshop.supervisor import REPO_ROOT, Layout
 
 pytestmark = pytest.mark.interop
 
-FILE_SD_PROPOSAL = Path(__file__).parent / "data" / "prometheus.file_sd.yml"
 RULE_FILES = sorted((REPO_ROOT / "stack" / "rules").glob("*.rules.yml"))
 DASHBOARDS = sorted((REPO_ROOT / "grafana" / "dashboards").glob("*.json"))
 
@@ -57,8 +53,8 @@ def compose_prometheus(tmp_path, config_source=None):
     return config
 
 
-# The shared config as it is, and its proposed file_sd form (the one the compose stack is built for).
-CONFIGS = {"shared": None, "file_sd-proposal": FILE_SD_PROPOSAL}
+# The shared config as it is (its targets come from a file_sd file per environment).
+CONFIGS = {"shared": None}
 
 
 @pytest.mark.parametrize("source", CONFIGS.values(), ids=CONFIGS.keys())
@@ -76,9 +72,8 @@ def test_compose_prometheus_config_passes_promtool_as_the_container_sees_it(tmp_
 def test_compose_prometheus_scrapes_compose_services(tmp_path, source):
     config_file = compose_prometheus(tmp_path, source)
     config = yaml.safe_load(config_file.read_text())
-    if any(job.get("static_configs") for job in config["scrape_configs"]):
-        pytest.skip("stack/prometheus.yml still lists static 127.0.0.1 targets; the compose stack needs "
-                    "it to read deploy/targets/local.yml through file_sd (docs/real-stack.md, 'One config')")
+    # Addresses must come from the target file only: a static 127.0.0.1 target is unreachable in compose.
+    assert not any(job.get("static_configs") for job in config["scrape_configs"])
     services = load_compose()["services"]
     sections = [(job["job_name"], job) for job in config["scrape_configs"]]
     sections += [("alertmanager", am) for am in config["alerting"]["alertmanagers"]]
@@ -92,15 +87,6 @@ def test_compose_prometheus_scrapes_compose_services(tmp_path, source):
                 assert kept, f"no targets for {job} in {path}"
                 for address in (a for g in kept for a in g["targets"]):
                     assert address.rsplit(":", 1)[0] in services, (job, address)
-
-
-def test_file_sd_proposal_keeps_the_jobs_and_settings_of_the_shared_config():
-    shared = yaml.safe_load((REPO_ROOT / "stack" / "prometheus.yml").read_text())
-    proposal = yaml.safe_load(FILE_SD_PROPOSAL.read_text())
-    assert proposal["global"] == shared["global"] and proposal["rule_files"] == shared["rule_files"]
-    for mine, theirs in zip(proposal["scrape_configs"], shared["scrape_configs"], strict=True):
-        assert mine["job_name"] == theirs["job_name"]
-        assert mine.get("honor_labels") == theirs.get("honor_labels"), mine["job_name"]
 
 
 def test_target_files_are_valid_file_sd_files_for_promtool(tmp_path):
@@ -150,18 +136,19 @@ def test_alertmanager_config_passes_amtool():
     assert "./stack/alertmanager.yml" in mounts
 
 
-@pytest.mark.parametrize("dashboard", DASHBOARDS or [None], ids=lambda p: p.name if p else "none")
+def test_the_three_shipped_dashboards_are_provisioned():
+    assert [p.stem for p in DASHBOARDS] == ["prometheus", "red", "use"]
+
+
+@pytest.mark.parametrize("dashboard", DASHBOARDS, ids=lambda p: p.name)
 def test_provisioned_dashboards_are_json_our_importer_accepts(dashboard):
-    if dashboard is None:
-        pytest.skip("grafana/dashboards/ holds no dashboards yet (the dashboards issue generates them)")
     doc = json.loads(dashboard.read_text())
     assert isinstance(doc, dict) and doc.get("panels"), f"{dashboard.name} has no panels"
     # Grafana provisioning finds the data source by the uid of grafana/provisioning/datasources.
     uids = {t["datasource"]["uid"] for p in _panels(doc) for t in p.get("targets") or [] if "datasource" in t}
     assert uids <= {"prometheus"}, uids
-    if importlib.util.find_spec("workshop.dashboards.grafana") is None:
-        pytest.skip("workshop.dashboards.grafana (the Grafana JSON importer) does not exist yet")
-    grafana = importlib.import_module("workshop.dashboards.grafana")
+    from workshop.dashboards import grafana
+
     imported, report = grafana.import_dashboard(dashboard)
     assert report.skipped == [], str(report)
     assert report.panels == len([p for p in _panels(doc) if p.get("type") != "row"]) > 0

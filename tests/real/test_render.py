@@ -17,8 +17,8 @@ from workshop.supervisor import REPO_ROOT, Layout, SupervisorError
 
 DEFAULT_PORTS = {c.name: c.port for c in supervisor.COMPONENTS if c.port is not None}
 
-# stack/prometheus.yml in the file_sd form that docs/real-stack.md describes: targets from a file.
-FILE_SD_CONFIG = (Path(__file__).parent / "data" / "prometheus.file_sd.yml").read_text()
+# stack/prometheus.yml: its targets come from a file (file_sd), as docs/real-stack.md describes.
+FILE_SD_CONFIG = (REPO_ROOT / "stack" / "prometheus.yml").read_text()
 
 
 @pytest.fixture
