@@ -119,11 +119,12 @@ _PLAIN_SUM_REL_ERROR = 1e-12
 
 def _plain_sum(vec, groups):
     """(sum, count) by plain summation, or None when it might lose precision against Kahan's."""
-    v = np.where(vec.mask, vec.vals, 0.0)
-    count = groups.reduceat(np.add, vec.mask.astype(np.float64))
+    v = np.where(vec.mask, vec.vals, 0.0)[groups.order]  # members of each group together, once
+    count = np.add.reduceat(vec.mask[groups.order], groups.starts, axis=0, dtype=np.float64)
     with quiet_fp():
-        plain = groups.reduceat(np.add, v)
-        bound = np.maximum(count - 1, 0) * np.finfo(np.float64).eps * groups.reduceat(np.add, np.abs(v))
+        plain = np.add.reduceat(v, groups.starts, axis=0)
+        abs_sum = np.add.reduceat(np.abs(v, out=v), groups.starts, axis=0)
+        bound = np.maximum(count - 1, 0) * np.finfo(np.float64).eps * abs_sum
         unsafe = ~(bound <= _PLAIN_SUM_REL_ERROR * np.abs(plain)) & (count > 1)
     if unsafe.any() or not np.isfinite(plain).all():
         return None

@@ -256,7 +256,7 @@ class Evaluator:
         q = self.eval_times(ts, node.timestamp, node.start_or_end, node.offset)
         series = self.select(node.matchers, int(q.min()) - self.lookback + 1, int(q.max()))
         self.check_grid(len(series), len(ts))
-        flat = Flat([s.t for s in series], [s.v for s in series])
+        flat = Flat.of(series)
         if flat.n == 0:
             return StepVector.empty(len(ts))
         idx = flat.search(q, "right") - 1
@@ -274,13 +274,12 @@ class Evaluator:
         vs = node.vector_selector
         wend = self.eval_times(ts, vs.timestamp, vs.start_or_end, vs.offset)
         series = self.select(vs.matchers, int(wend.min()) - node.range + 1, int(wend.max()))
-        flat = Flat([s.t for s in series], [s.v for s in series]).without_stale()
+        flat = Flat.of(series).without_stale()
         return self.windows([s.labels for s in series], np.zeros(flat.n, bool), flat, wend, node.range)
 
     def windows(self, labels, drop, flat: Flat, wend: np.ndarray, range_ms: int) -> Windows:
         self.check_grid(flat.n, len(wend))
-        lo = flat.search(wend - range_ms, "right")
-        hi = flat.search(wend, "right")
+        lo, hi = _window_edges(flat, wend, int(range_ms))
         self.add_samples((hi - lo).sum(axis=0))
         return Windows(labels, drop, flat, lo, hi, wend, int(range_ms), self.check_deadline)
 
@@ -324,6 +323,25 @@ class Evaluator:
         return self.windows(inner.labels, inner.drop, flat, wend, node.range)
 
 
+def _window_edges(flat: Flat, wend: np.ndarray, range_ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per series and step, the index span of the window ``(wend - range, wend]``.
+
+    One search serves both edges. When the steps are evenly spaced and the range is a multiple
+    of the step (the usual case, and every instant query) each window starts where the window
+    ``range / step`` steps earlier ended, so the starts are the ends shifted along the grid.
+    """
+    steps = len(wend)
+    d = int(wend[1] - wend[0]) if steps > 1 else range_ms
+    # (with k <= steps: never more edges than the two sets of steps the general way searches)
+    if d > 0 and range_ms % d == 0 and range_ms // d <= steps and (steps < 3 or (np.diff(wend) == d).all()):
+        k = range_ms // d
+        found = flat.search(int(wend[0]) - range_ms + d * np.arange(steps + k, dtype=np.int64), "right")
+        return found[:, :steps], found[:, k:]
+    edges, where = np.unique(np.concatenate((wend - range_ms, wend)), return_inverse=True)
+    found = flat.search(edges, "right")
+    return found[:, where[:steps]], found[:, where[steps:]]
+
+
 _DISPATCH = {
     ast.NumberLiteral: Evaluator.eval_number,
     ast.StringLiteral: Evaluator.eval_string,
@@ -355,9 +373,13 @@ def finish_names(vec: StepVector) -> StepVector:
 
 def _to_matrix(vec: StepVector, ts: np.ndarray) -> Matrix:
     out = []
-    for i in sorted(range(len(vec)), key=lambda i: vec.labels[i]):
-        m = vec.mask[i]
-        if m.any():
+    full = vec.mask.all(axis=1).tolist()  # rows with a point at every step need no masking
+    some = vec.mask.any(axis=1).tolist()
+    for i in sorted(range(len(vec)), key=lambda i: vec.labels[i].pairs):  # tuple order, compared in C
+        if full[i]:
+            out.append(Series(vec.labels[i], ts.copy(), vec.vals[i].copy()))
+        elif some[i]:
+            m = vec.mask[i]
             out.append(Series(vec.labels[i], ts[m], vec.vals[i][m]))
     return Matrix(out)
 

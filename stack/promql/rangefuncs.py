@@ -17,32 +17,50 @@ from stack.promql.stepmatrix import Windows, kahan_inc, quiet_fp, window_reduce
 # interval (upstream extrapolatedRate's extrapolationThreshold).
 EXTRAPOLATION_THRESHOLD = 1.1
 _PAD_CHUNK = 4_000_000  # elements per chunk when windows are materialised as a padded 2-D array
+_BLOCK = 1 << 14  # windows per block of extrapolated_rate: its temporaries stay in the CPU cache
 
 
 def extrapolated_rate(w: Windows, is_counter: bool, is_rate: bool):
     """rate / increase / delta: the change over the window, extrapolated towards its boundaries.
 
-    Computed on the flat list of windows that have two or more samples, in place where possible
-    (these arrays are series x steps large, so every temporary costs).
+    Computed on the windows that have two or more samples, a cache-sized block at a time: the
+    formula is some thirty element-wise steps, and on series x steps large arrays each would
+    otherwise stream its temporaries through main memory.
     """
     n = w.hi - w.lo
     ok = n >= 2
     out = np.zeros(n.shape)
     if not ok.any():
         return out, ok
-    if ok.all():  # the common case: no boolean compression needed
-        lo, last_idx, cnt = w.lo.ravel(), w.hi.ravel() - 1, n.ravel()
-        wend = np.broadcast_to(w.wend, n.shape).ravel()
-    else:
-        lo, last_idx, cnt = w.lo[ok], w.hi[ok] - 1, n[ok]
-        wend = np.broadcast_to(w.wend, n.shape)[ok]
+    corr = _reset_correction(w) if is_counter else None
+    steps = n.shape[1]
+    range_s = w.range_ms / 1000.0
+    if ok.all():  # the common case: blocks of whole rows, the window ends broadcast along them
+        rows = max(1, _BLOCK // steps)
+        wend = w.wend[None, :]
+        for a in range(0, n.shape[0], rows):
+            b = a + rows
+            out[a:b] = _extrapolate(w, w.lo[a:b], w.hi[a:b] - 1, n[a:b], wend,
+                                    None if corr is None else corr[a:b], range_s, is_rate)
+        return out, ok
+    pos = np.flatnonzero(ok)
+    lo, hi, cnt, out_f = w.lo.reshape(-1), w.hi.reshape(-1), n.reshape(-1), out.reshape(-1)
+    corr_f = None if corr is None else corr.reshape(-1)
+    for a in range(0, len(pos), _BLOCK):
+        p = pos[a:a + _BLOCK]
+        out_f[p] = _extrapolate(w, lo[p], hi[p] - 1, cnt[p], w.wend[p % steps],
+                                None if corr_f is None else corr_f[p], range_s, is_rate)
+    return out, ok
+
+
+def _extrapolate(w: Windows, lo, last_idx, cnt, wend, corr, range_s: float, is_rate: bool):
+    """upstream extrapolatedRate for the given windows (first index, last index, sample count)."""
     first, last = np.take(w.flat.v, lo), np.take(w.flat.v, last_idx)
     ft, lt = np.take(w.flat.t, lo), np.take(w.flat.t, last_idx)
     with quiet_fp():
         result = last - first
-        if is_counter:
-            corr = _reset_correction(w)
-            result += corr.ravel() if ok.all() else corr[ok]
+        if corr is not None:
+            result += corr
         sampled = (lt - ft) / 1000.0
         to_start = (ft - (wend - w.range_ms)) / 1000.0
         to_end = (wend - lt) / 1000.0
@@ -50,7 +68,7 @@ def extrapolated_rate(w: Windows, is_counter: bool, is_rate: bool):
         threshold = avg * EXTRAPOLATION_THRESHOLD
         avg *= 0.5  # from here on: half the average interval, the fallback extrapolation
         np.copyto(to_start, avg, where=to_start >= threshold)
-        if is_counter:
+        if corr is not None:
             # A counter can't go below zero: don't extrapolate further back than its zero point.
             to_zero = sampled * (first / result)
             np.copyto(to_start, to_zero, where=(result > 0) & (first >= 0) & (to_zero < to_start))
@@ -59,10 +77,9 @@ def extrapolated_rate(w: Windows, is_counter: bool, is_rate: bool):
         factor += to_end
         factor /= sampled
         if is_rate:
-            factor /= w.range_ms / 1000.0
+            factor /= range_s
         result *= factor
-    out[ok] = result
-    return out, ok
+    return result
 
 
 def _pair_flags(w: Windows, flag) -> np.ndarray:

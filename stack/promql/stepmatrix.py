@@ -118,8 +118,14 @@ class Flat:
     """Samples of many series in one array, with a way to search each series' part at once.
 
     ``t``/``v`` hold the series back to back, ``offsets[i]:offsets[i+1]`` being series i. A per
-    series ``searchsorted`` over all steps becomes one ``np.searchsorted`` over composite keys
-    ``(t - base) + i * K`` with ``K`` larger than the time span, so series never interleave.
+    series ``searchsorted`` over all steps is done for all series at once, one of two ways:
+
+    * by counting (the usual case, query instants ascending): each sample finds the first step it
+      is visible at with a ``searchsorted`` into the few hundred step times, a ``bincount`` of
+      (series, step) pairs and a running sum along the steps then give every series' count of
+      samples up to each step. That is linear in samples plus cells, and cache-friendly;
+    * otherwise with one ``np.searchsorted`` over composite keys ``(t - base) + i * K`` with ``K``
+      larger than the time span, so series never interleave.
     """
 
     def __init__(self, ts: list[np.ndarray], vs: list[np.ndarray]):
@@ -131,6 +137,24 @@ class Flat:
         self.v = np.concatenate(vs).astype(np.float64, copy=False) if n else np.zeros(0)
         self.n = n
         self._keys = None
+        self._sid = None
+
+    @classmethod
+    def of(cls, series: list) -> Flat:
+        """The selected series (``SeriesData``) back to back.
+
+        ``Head.select`` already returns its series as consecutive slices of one pair of arrays
+        (``joined_t``/``joined_v``), which are then used as they are instead of copied again.
+        """
+        joined_t = getattr(series, "joined_t", None)
+        if joined_t is None:
+            return cls([s.t for s in series], [s.v for s in series])
+        flat = cls([], [])
+        flat.n = len(series)
+        flat.offsets = np.zeros(flat.n + 1, np.int64)
+        np.cumsum(np.fromiter((len(s.t) for s in series), np.int64, flat.n), out=flat.offsets[1:])
+        flat.t, flat.v = joined_t, series.joined_v
+        return flat
 
     def without_stale(self) -> Flat:
         """The same series without stale markers (range selectors never return them)."""
@@ -141,7 +165,7 @@ class Flat:
             np.cumsum(keep, out=kept_before[1:])
             self.offsets = kept_before[self.offsets]
             self.t, self.v = self.t[keep], self.v[keep]
-            self._keys = None
+            self._keys = self._sid = None
         return self
 
     def _key_space(self):
@@ -158,11 +182,19 @@ class Flat:
                 self._keys = (base, span, k, (self.t - base) + sid * k)
         return self._keys
 
+    def series_ids(self) -> np.ndarray:
+        """The series index of every sample."""
+        if self._sid is None:
+            self._sid = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.offsets))
+        return self._sid
+
     def search(self, q: np.ndarray, side: str) -> np.ndarray:
         """``[N, S]`` global indices: per series, ``searchsorted(series_t, q, side)`` + its offset."""
         q = np.asarray(q, np.int64)
         if self.n == 0:
             return np.zeros((0,) + q.shape[-1:], np.int64)
+        if q.ndim == 1 and self._counting_pays(len(q)) and (len(q) < 2 or (q[1:] >= q[:-1]).all()):
+            return self._search_by_counting(q, side)
         base, span, k, keys = self._key_space()
         if keys is None:  # pragma: no cover
             out = np.empty((self.n, q.shape[-1]), np.int64)
@@ -173,6 +205,22 @@ class Flat:
         rel = np.clip(q - base, -1, span)
         qk = rel + (np.arange(self.n, dtype=np.int64) * k)[:, None]
         return np.searchsorted(keys, qk, side)
+
+    def _counting_pays(self, steps: int) -> bool:
+        """Counting touches every sample once; composite keys cost a binary search per cell. When
+        a few steps look into long series (``max_over_time(x[30d])``), the searches are cheaper."""
+        return len(self.t) <= 16 * self.n * steps
+
+    def _search_by_counting(self, q: np.ndarray, side: str) -> np.ndarray:
+        steps = len(q)
+        # The first step at which each sample counts: for "right" (t <= q) the first q >= t,
+        # for "left" (t < q) the first q > t; ``steps`` means never.
+        first = np.searchsorted(q, self.t, "left" if side == "right" else "right")
+        first += self.series_ids() * (steps + 1)
+        counts = np.bincount(first, minlength=self.n * (steps + 1)).reshape(self.n, steps + 1)
+        out = np.cumsum(counts[:, :steps], axis=1)
+        out += self.offsets[:-1, None]
+        return out
 
 
 def _no_check() -> None:

@@ -53,6 +53,15 @@ class SeriesData:
     v: np.ndarray
 
 
+class Selection(list):
+    """``Head.select``'s answer: a list of :class:`SeriesData` that are consecutive slices of
+    ``joined_t``/``joined_v``, so a reader wanting all samples back to back (the PromQL engine)
+    needs no copy."""
+
+    joined_t: np.ndarray
+    joined_v: np.ndarray
+
+
 class MemSeries:
     """One series in the head: closed chunks plus the open chunk being filled."""
 
@@ -79,21 +88,37 @@ class MemSeries:
 
     def range(self, mint: int, maxt: int) -> tuple[np.ndarray, np.ndarray]:
         """Samples with ``mint <= t <= maxt`` as fresh arrays."""
-        ts, vs = [], []
-        for i in range(bisect.bisect_left(self.chunk_maxt, mint), len(self.chunks)):
-            c = self.chunks[i]
+        ts: list[np.ndarray] = []
+        vs: list[np.ndarray] = []
+        if not self.collect(mint, maxt, ts, vs):
+            return _EMPTY_T, _EMPTY_V
+        return np.concatenate(ts), np.concatenate(vs)  # concatenate copies, even for one array
+
+    def collect(self, mint: int, maxt: int, ts: list, vs: list) -> int:
+        """Append the pieces of ``[mint, maxt]`` to ``ts``/``vs``; return how many samples they hold.
+
+        Each chunk trims itself to the range. The pieces may be views of the open chunk, whose
+        arrays are reused after a cut: the caller copies them (``concatenate``) under the lock.
+        """
+        count = 0
+        chunks = self.chunks
+        for i in range(bisect.bisect_left(self.chunk_maxt, mint), len(chunks)):
+            c = chunks[i]
             if c.mint > maxt:
                 break
-            ts.append(c.timestamps())
-            vs.append(c.values)
-        if self.n and self.t[0] <= maxt and self.last_t >= mint:
-            ts.append(self.t[: self.n])
-            vs.append(self.v[: self.n])
-        if not ts:
-            return _EMPTY_T, _EMPTY_V
-        t, v = np.concatenate(ts), np.concatenate(vs)  # concatenate copies, even for one array
-        lo, hi = np.searchsorted(t, mint, "left"), np.searchsorted(t, maxt, "right")
-        return t[lo:hi], v[lo:hi]
+            t, v = c.range(mint, maxt)
+            ts.append(t)
+            vs.append(v)
+            count += len(t)
+        n = self.n
+        if n and self.t[0] <= maxt and self.last_t >= mint:
+            t = self.t[:n]
+            lo = 0 if t[0] >= mint else int(t.searchsorted(mint, "left"))
+            hi = n if self.last_t <= maxt else int(t.searchsorted(maxt, "right"))
+            ts.append(t[lo:hi])
+            vs.append(self.v[lo:hi])
+            count += hi - lo
+        return count
 
     @property
     def mint(self) -> int:
@@ -197,15 +222,30 @@ class Head:
 
     # --- reading ---------------------------------------------------------------------------------
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[SeriesData]:
-        """Series matching all ``matchers`` with their samples in ``[mint, maxt]`` (ms)."""
-        out = []
+        """Series matching all ``matchers`` with their samples in ``[mint, maxt]`` (ms), by label set.
+
+        All series' samples are copied into one pair of arrays with a single ``concatenate`` and
+        handed out as consecutive slices of it: a query over thousands of series pays per series
+        only for finding its chunks, and the engine can use the whole block without copying again.
+        """
+        ts: list[np.ndarray] = []
+        vs: list[np.ndarray] = []
+        labels, counts = [], []
         with self._lock:
-            for sid in self._postings.select(matchers):
-                s = self._series[int(sid)]
-                t, v = s.range(mint, maxt)
-                if len(t):
-                    out.append(SeriesData(s.labels, t, v))
-        out.sort(key=lambda sd: sd.labels)
+            found = [self._series[sid] for sid in self._postings.select(matchers).tolist()]
+            found.sort(key=lambda s: s.labels.pairs)  # tuple order, compared in C
+            for s in found:
+                n = s.collect(mint, maxt, ts, vs)
+                if n:
+                    labels.append(s.labels)
+                    counts.append(n)
+            if not counts:
+                return Selection()
+            t_all, v_all = np.concatenate(ts), np.concatenate(vs)
+        ends = np.cumsum(counts).tolist()
+        out = Selection(SeriesData(ls, t_all[a:b], v_all[a:b])
+                        for ls, a, b in zip(labels, [0, *ends[:-1]], ends, strict=True))
+        out.joined_t, out.joined_v = t_all, v_all
         return out
 
     def series(self, matchers: Sequence[Matcher], mint: int | None = None, maxt: int | None = None):

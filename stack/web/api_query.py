@@ -194,12 +194,24 @@ class QueryAPI:
 ALL_SERIES = [Matcher("=~", METRIC_NAME, ".+")]
 
 
+# Dashboards send the same few queries on every refresh: their syntax trees are kept (the engine
+# never changes a tree). Parse errors are raised, so never cached.
+PARSE_CACHE_SIZE = 512
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _parse_cached(text: str) -> ast.Expr:
+    from stack.promql import parse_expr
+
+    return parse_expr(text)
+
+
 def parse_query_param(text: str, prefix: bool) -> ast.Expr:
     """Parse the ``query`` parameter; errors read ``invalid parameter "query": 1:5: parse error: ...``."""
-    from stack.promql import ParseError, parse_expr
+    from stack.promql import ParseError
 
     try:
-        return parse_expr(text)
+        return _parse_cached(text)
     except ParseError as e:
         if prefix:
             raise bad_param("query", str(e)) from None

@@ -16,8 +16,10 @@ request's cost.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import operator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -122,6 +124,12 @@ def dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
+# Dashboards ask for the same series on every refresh; label sets are immutable, so their JSON is
+# kept (keyed by the pairs, whose hash the label set caches).
+LABELS_JSON_CACHE_SIZE = 8192
+
+
+@functools.lru_cache(maxsize=LABELS_JSON_CACHE_SIZE)
 def labels_json(labels: Labels) -> str:
     return dumps(dict(labels.pairs))
 
@@ -151,28 +159,75 @@ def vector_json(vec: Vector) -> str:
 
 
 def matrix_json(mat: Matrix) -> str:
-    ts_text: dict[int, str] = {}  # range-query series share their steps: format each time once
+    """A range result. All its times and values are formatted in two bulk passes (see
+    :func:`values_text`), then each series' points are cut from those lists by C-level joins."""
+    series = [s for s in mat.series if len(s.t)]  # upstream omits series without points
+    if not series:
+        return "[]"
+    ts = times_text(np.concatenate([s.t for s in series]))
+    vs = values_text(np.concatenate([s.v for s in series]))
     parts = []
-    for s in mat.series:
-        if len(s.t) == 0:
-            continue  # upstream omits series without points
-        ts = [ts_text.get(t) or ts_text.setdefault(t, format_ts(t)) for t in s.t.tolist()]
-        # [t1,"v1"],[t2,"v2"] built by C-level joins: no Python code runs per point
-        points = '"],['.join(map(',"'.join, zip(ts, values_text(s.v), strict=True)))
+    a = 0
+    for s in series:
+        b = a + len(s.t)
+        # [t1,"v1"],[t2,"v2"]: no Python code runs per point
+        points = '"],['.join(map(',"'.join, zip(ts[a:b], vs[a:b], strict=True)))
         parts.append('{"metric":' + labels_json(s.labels) + ',"values":[[' + points + '"]]}')
+        a = b
     return "[" + ",".join(parts) + "]"
 
 
-def values_text(v: np.ndarray) -> list[str]:
-    """``format_value`` for a whole array: ``repr`` in bulk, the careful path only where it differs.
+def times_text(t: np.ndarray) -> list[str]:
+    """``format_ts`` for a whole array. A range result's series share one step grid, so only its
+    distinct times are formatted."""
+    if not len(t):
+        return []
+    uniq, inverse = np.unique(t, return_inverse=True)
+    texts = [format_ts(x) for x in uniq.tolist()]
+    return _spread(texts, inverse)
 
-    ``repr`` already gives the shortest digits. It differs from Go's rendering by a trailing ``.0``
-    on whole numbers (dropped in one pass over the joined text, where ``.0`` can only precede a
-    separator at the end of a number), and wherever it writes an exponent or a word: NaN, Inf,
-    and exponent forms, which Python uses for |v| >= 1e16 or < 1e-4, partly inside Go's plain band.
+
+def values_text(v: np.ndarray) -> list[str]:
+    """``format_value`` for a whole array, formatting each distinct value (by bits) once.
+
+    Query results repeat values a lot (flat gauges, ``up``, zero rates, steady counters), and
+    formatting a float is the expensive part of the JSON: integral values are written as ints,
+    the others with ``repr`` (see :func:`_distinct_values_text`).
     """
     if not len(v):
         return []
+    v = np.ascontiguousarray(v, dtype=np.float64)
+    bits, inverse = np.unique(v.view(np.int64), return_inverse=True)  # -0.0 and 0.0 stay apart
+    if len(bits) == len(v):
+        return _distinct_values_text(v)
+    return _spread(_distinct_values_text(bits.view(np.float64)), inverse)
+
+
+def _spread(texts: list[str], inverse: np.ndarray) -> list[str]:
+    """``[texts[i] for i in inverse]`` at C speed."""
+    if len(texts) == 1:
+        return texts * len(inverse)
+    return list(operator.itemgetter(*inverse.tolist())(texts)) if len(inverse) > 1 else [texts[inverse[0]]]
+
+
+# Whole numbers below this are written exactly by ``str(int(v))`` (and ``repr`` would not yet use
+# an exponent, which it does from 1e16 on).
+_INT_TEXT_MAX = 1e15
+
+
+def _distinct_values_text(v: np.ndarray) -> list[str]:
+    """``repr`` in bulk, the careful path only where it differs from Go's rendering.
+
+    ``repr`` already gives the shortest digits. It differs from Go's rendering by a trailing ``.0``
+    on whole numbers (those are written from ints instead, or the ``.0`` is dropped in one pass
+    over the joined text, where ``.0`` can only precede a separator at the end of a number), and
+    wherever it writes an exponent or a word: NaN, Inf, and exponent forms, which Python uses for
+    |v| >= 1e16 or < 1e-4, partly inside Go's plain band.
+    """
+    with np.errstate(invalid="ignore"):
+        whole = (np.abs(v) < _INT_TEXT_MAX) & (v == np.trunc(v)) & ~((v == 0) & np.signbit(v))
+    if whole.all():
+        return list(map(str, v.astype(np.int64).tolist()))
     joined = "\x00".join(map(repr, v.tolist())) + "\x00"
     out = joined.replace(".0\x00", "\x00").split("\x00")[:-1]
     if "e" in joined or "n" in joined:  # rare: fix those values one by one
