@@ -20,6 +20,7 @@ for tests; we keep our own ~60 lines so participants can read how it works.)
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import selectors
 import threading
 import time
@@ -150,8 +151,23 @@ def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
     for t in tasks:
         t.cancel()
     if tasks:
-        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-    loop.run_until_complete(loop.shutdown_asyncgens())
+        outside_running_loop(loop.run_until_complete, asyncio.gather(*tasks, return_exceptions=True))
+    outside_running_loop(loop.run_until_complete, loop.shutdown_asyncgens())
+
+
+def outside_running_loop(fn: Callable[..., T], *args) -> T:
+    """Call ``fn(*args)`` here, or in a short-lived helper thread when this thread runs a loop.
+
+    A Jupyter kernel runs its own asyncio loop in the main thread, and a loop cannot be run from
+    inside another: a virtual clock driven from a notebook cell (a Simulation, promtool's rule tests)
+    then runs in a helper thread while the cell waits for it.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="virtual-clock") as pool:
+        return pool.submit(fn, *args).result()
 
 
 class LoopThread:

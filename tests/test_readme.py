@@ -51,12 +51,17 @@ def test_readme_addresses_are_the_default_ports():
     assert [defaults[f"toyservice-{i}"] for i in (1, 2, 3)] == [8080, 8081, 8082]
 
 
-def test_readme_python_example_uses_the_public_surface():
-    [example] = [text for lang, text in BLOCKS if lang == "python"]
-    assert "from workshop import Simulation" in example
+def test_readme_python_examples_use_the_public_surface():
+    import importlib
+
     import workshop
 
+    examples = [text for lang, text in BLOCKS if lang == "python"]
+    assert any("from workshop import Simulation" in e for e in examples)
     assert "Simulation" in workshop.__all__
+    for module, names in re.findall(r"^from ([\w.]+) import (.+)$", "\n".join(examples), re.M):
+        for name in (n.strip() for n in names.split(",")):
+            assert hasattr(importlib.import_module(module), name), f"README imports {module}.{name}"
 
 
 def test_layout_names_only_what_exists():

@@ -25,8 +25,6 @@ carry over. Queries return the same long ``ResultFrame`` as
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
 import math
 import weakref
@@ -38,7 +36,7 @@ from tqdm.auto import tqdm
 
 import stack
 from stack.alertmanager.alertmanager import Alertmanager
-from stack.clock import VirtualClock
+from stack.clock import VirtualClock, outside_running_loop
 from stack.config.prometheus import parse_config_text
 from stack.exposition import CONTENT_TYPE_TEXT, render_text
 from stack.node_exporter import SimulatedHost
@@ -117,7 +115,7 @@ class Simulation:
         transport.handlers[PROMETHEUS_ADDRESS] = self._collector_handler(self.prometheus.registry)
         self._closed = False
         parts = (self.alertmanager, self.prometheus, list(self.services.values()), self.load)
-        _outside_running_loop(clock.run, _start(*parts))
+        outside_running_loop(clock.run, _start(*parts))
         # A notebook cell that builds a new Simulation drops the old one: stop its tasks and loop then.
         self._finalizer = weakref.finalize(self, _shutdown, clock, parts)
 
@@ -150,7 +148,7 @@ class Simulation:
             def progress(t: float) -> None:
                 bar.update(round(t - start) - bar.n)
 
-            _outside_running_loop(self.clock.advance, seconds, progress)
+            outside_running_loop(self.clock.advance, seconds, progress)
         return self
 
     # --- queries ----------------------------------------------------------------------------
@@ -301,7 +299,7 @@ def _shutdown(clock: VirtualClock, parts: tuple) -> None:
         clock.close()
 
     if not clock.loop.is_closed():
-        _outside_running_loop(stop_and_close)
+        outside_running_loop(stop_and_close)
 
 
 def _is_duration(text: str) -> bool:
@@ -312,15 +310,3 @@ def _is_duration(text: str) -> bool:
     return not text.strip().replace(".", "", 1).isdigit()  # a bare number is a timestamp
 
 
-def _outside_running_loop(fn, *args):
-    """Call ``fn`` here, or in a helper thread when this thread already runs an event loop.
-
-    A Jupyter kernel runs its own asyncio loop in the main thread, and an asyncio loop cannot be
-    run from inside another; the virtual loop then runs in a short-lived thread while the cell waits.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return fn(*args)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="simulation") as pool:
-        return pool.submit(fn, *args).result()

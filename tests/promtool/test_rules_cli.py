@@ -68,3 +68,15 @@ def test_a_broken_rule_file_fails_the_check_with_its_line(tmp_path):
     r = ours("check", "rules", str(bad))
     assert r.returncode == 1
     assert f"{bad}:5:" in r.stdout
+
+
+def test_rule_tests_run_from_inside_a_running_event_loop_as_in_jupyter():
+    import asyncio
+
+    from stack.promtool.test_rules import run_test_file
+
+    async def in_a_kernel():
+        return run_test_file(str(SHIPPED_TESTS))
+
+    results = asyncio.run(in_a_kernel())
+    assert len(results) == 5 and all(not r.errors for r in results)
