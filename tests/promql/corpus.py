@@ -1,7 +1,8 @@
 """Runner for the upstream PromQL test scripts (``promql/promqltest/testdata/*.test``).
 
 The script language (``load``/``clear``/``eval`` blocks) and the comparison rules are described
-in ``/work/shared/conformance/promql/FORMAT.md``; this module implements that description: each
+in ``shared/conformance/promql/FORMAT.md`` (beside the repository); this module implements that
+description: each
 file runs against a fresh :class:`stack.tsdb.Head` and our :class:`stack.promql.Engine`, and every
 eval is reported separately (``file:line``, the query, expected vs got).
 
@@ -32,7 +33,15 @@ from stack.promql.query_errors import QueryError
 from stack.promql.value import Matrix, Scalar, String, Vector
 from stack.tsdb import Head
 
-CORPUS_DIR = Path("/work/shared/conformance/promql")
+
+def _find_corpus() -> Path:
+    """The corpus lives in the shared/ folder beside the repository (CI lays a copy there)."""
+    repo = Path(__file__).resolve().parents[2]
+    candidates = [repo.parent / "shared" / "conformance" / "promql", Path("/work/shared/conformance/promql")]
+    return next((c for c in candidates if (c / "evals.tsv").exists()), candidates[0])
+
+
+CORPUS_DIR = _find_corpus()
 TESTDATA = CORPUS_DIR / "testdata"
 EPSILON = 1e-6  # upstream promqltest defaultEpsilon
 MIN_NORMAL = 2.2250738585072014e-308

@@ -15,6 +15,11 @@ FILES = sorted(p.name for p in corpus.TESTDATA.glob("*.test"))
 FLAGS = corpus.load_flags()
 
 
+def test_the_upstream_corpus_is_there():
+    # Without it every test below would silently vanish: the corpus is part of CI's checks.
+    assert len(FILES) == 21, f"no PromQL corpus at {corpus.CORPUS_DIR}"
+
+
 @pytest.fixture(scope="module")
 def outcomes(request):
     collected: list[corpus.Outcome] = []

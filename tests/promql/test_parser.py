@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,9 @@ from stack.model import Matcher
 from stack.promql import ParseError, ast, parse_expr
 from stack.promql.ast import PositionRange, ValueType
 from stack.promql.functions import AGGREGATIONS, BINARY_OPERATORS, FUNCTIONS
+from tests.promql.corpus import CORPUS_DIR
 
-EVALS_TSV = Path("/work/shared/conformance/promql/evals.tsv")
+EVALS_TSV = CORPUS_DIR / "evals.tsv"
 
 
 def shape(e: ast.Expr) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,9 +11,10 @@ from hypothesis import strategies as st
 
 from stack.promql import ParseError, ast, format_expr, format_pretty, parse_expr
 from stack.promql.printer import format_duration, format_number
+from tests.promql.corpus import CORPUS_DIR
 from tests.promql.test_parser_oracle import QueryGenerator
 
-EVALS_TSV = Path("/work/shared/conformance/promql/evals.tsv")
+EVALS_TSV = CORPUS_DIR / "evals.tsv"
 
 
 def structure(e):
