@@ -2,9 +2,9 @@
 
 The script language (``load``/``clear``/``eval`` blocks) and the comparison rules are described
 in ``shared/conformance/promql/FORMAT.md`` (beside the repository); this module implements that
-description: each
-file runs against a fresh :class:`stack.tsdb.Head` and our :class:`stack.promql.Engine`, and every
-eval is reported separately (``file:line``, the query, expected vs got).
+description: each file runs against a fresh :class:`stack.tsdb.Head` and our
+:class:`stack.promql.Engine`, and every eval is reported separately (``file:line``,
+the query, expected vs got).
 
 Evals flagged in ``evals.tsv`` as needing native histograms (B) are skipped, and so are the
 experimental ones (X) unless ``include_experimental`` is set; nothing else is ever skipped.
