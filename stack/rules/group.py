@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,7 +95,9 @@ class Group:
 
     # --- scheduling ----------------------------------------------------------------------
     def slot_offset_ms(self) -> int:
-        digest = hashlib.sha256(f"{self.file};{self.name}".encode()).digest()
+        # Upstream hashes the full file path; we hash the file's name, so that the same rules land on
+        # the same phase in every clone and on every laptop (simulations must repeat exactly).
+        digest = hashlib.sha256(f"{os.path.basename(self.file)};{self.name}".encode()).digest()
         return int.from_bytes(digest[:8], "big") % self.interval_ms
 
     def next_slot_after(self, now_ms: int) -> int:

@@ -132,29 +132,30 @@ def test_a_closed_simulation_says_so():
 
 def test_an_outage_fires_alerts_that_reach_the_inbox_at_exact_times():
     # Instance 1's outage cycle starts at 0:00 and lasts 2 minutes (latency x3, errors x10). The rule
-    # groups evaluate every 15 s (at :09.776 past each 15 s slot, a deterministic offset); HighErrorRatio
-    # and HighLatency hold for 1m, then Alertmanager waits group_wait (10 s) before notifying.
+    # groups evaluate every 15 s (at :14.177 past each 15 s slot, a deterministic offset hashed from
+    # the rule file's name and the group's); HighErrorRatio and HighLatency hold for 1m, then
+    # Alertmanager waits group_wait (10 s) before notifying.
     with Simulation(seed=1, **FAST) as s:
         s.run("150s")
         alerts = s.alerts()
         assert list(zip(alerts["alertname"], alerts["state"], alerts["instance"], strict=True)) == [
             ("HighErrorRatio", "firing", "127.0.0.1:8080"), ("HighLatency", "firing", "127.0.0.1:8080")]
-        assert list(alerts["active_since"]) == [pd.Timestamp("2026-01-01T00:00:39.776Z"),
-                                                pd.Timestamp("2026-01-01T00:00:24.776Z")]
+        assert list(alerts["active_since"]) == [pd.Timestamp("2026-01-01T00:00:29.177Z")] * 2
         s.run("90s")
-        inbox = s.inbox.frame()
+        # Two groups (group_by alertname) flush at the same instant: order them by name.
+        inbox = s.inbox.frame().sort_values(["received_at", "alertname"], kind="stable")
         got = list(zip(inbox["received_at"], inbox["status"], inbox["alertname"], inbox["instance"],
                        inbox["receiver"], strict=True))
         t = pd.Timestamp
         # Resolved notifications wait for the group's next flush (group_interval 1m after the last one).
         assert got == [
-            (t("2026-01-01T00:01:34.776Z"), "firing", "HighLatency", "127.0.0.1:8080", "inbox"),
-            (t("2026-01-01T00:01:49.776Z"), "firing", "HighErrorRatio", "127.0.0.1:8080", "inbox"),
-            (t("2026-01-01T00:03:34.776Z"), "resolved", "HighLatency", "127.0.0.1:8080", "inbox"),
-            (t("2026-01-01T00:03:49.776Z"), "resolved", "HighErrorRatio", "127.0.0.1:8080", "inbox"),
+            (t("2026-01-01T00:01:39.177Z"), "firing", "HighErrorRatio", "127.0.0.1:8080", "inbox"),
+            (t("2026-01-01T00:01:39.177Z"), "firing", "HighLatency", "127.0.0.1:8080", "inbox"),
+            (t("2026-01-01T00:03:39.177Z"), "resolved", "HighErrorRatio", "127.0.0.1:8080", "inbox"),
+            (t("2026-01-01T00:03:39.177Z"), "resolved", "HighLatency", "127.0.0.1:8080", "inbox"),
         ]
-        assert list(inbox["startsAt"][:2]) == [t("2026-01-01T00:01:24.776Z"), t("2026-01-01T00:01:39.776Z")]
-        assert list(inbox["endsAt"][2:]) == [t("2026-01-01T00:02:54.776Z")] * 2
+        assert list(inbox["startsAt"]) == [t("2026-01-01T00:01:29.177Z")] * 4
+        assert list(inbox["endsAt"][2:]) == [t("2026-01-01T00:02:59.177Z"), t("2026-01-01T00:02:44.177Z")]
         firing = s.query_range('ALERTS{alertstate="firing"}', "4m", step="15s")
         assert set(firing["alertname"]) == {"HighErrorRatio", "HighLatency"}
 
