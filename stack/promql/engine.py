@@ -135,6 +135,13 @@ class Engine:
         return ev.result(_to_matrix(finish_names(val), ts))
 
 
+def _labels_of(series) -> list[Labels]:
+    """The label sets of a selection, without building its items when it lists them itself (the
+    TSDB's ``Selection``); a plain list of series works too."""
+    labels = getattr(series, "labels", None)
+    return labels if labels is not None else [s.labels for s in series]
+
+
 def _parse(query: str | ast.Expr) -> ast.Expr:
     if isinstance(query, ast.Expr):
         return query
@@ -267,7 +274,7 @@ class Evaluator:
         valid &= st > (q - self.lookback)[None, :]
         valid &= ~is_stale(vals)
         self.add_samples(valid.sum(axis=0))
-        vec = StepVector([s.labels for s in series], vals, valid, np.zeros(flat.n, bool), st)
+        vec = StepVector(_labels_of(series), vals, valid, np.zeros(flat.n, bool), st)
         return vec.nonempty()
 
     def eval_matrix_selector(self, node: ast.MatrixSelector, ts):
@@ -275,7 +282,7 @@ class Evaluator:
         wend = self.eval_times(ts, vs.timestamp, vs.start_or_end, vs.offset)
         series = self.select(vs.matchers, int(wend.min()) - node.range + 1, int(wend.max()))
         flat = Flat.of(series).without_stale()
-        return self.windows([s.labels for s in series], np.zeros(flat.n, bool), flat, wend, node.range)
+        return self.windows(_labels_of(series), np.zeros(flat.n, bool), flat, wend, node.range)
 
     def windows(self, labels, drop, flat: Flat, wend: np.ndarray, range_ms: int) -> Windows:
         self.check_grid(flat.n, len(wend))

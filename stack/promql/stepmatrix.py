@@ -143,16 +143,15 @@ class Flat:
     def of(cls, series: list) -> Flat:
         """The selected series (``SeriesData``) back to back.
 
-        ``Head.select`` already returns its series as consecutive slices of one pair of arrays
-        (``joined_t``/``joined_v``), which are then used as they are instead of copied again.
+        ``Head.select`` already returns its series back to back in one pair of arrays
+        (``joined_t``/``joined_v``, with ``offsets``), which are then used as they are.
         """
         joined_t = getattr(series, "joined_t", None)
         if joined_t is None:
             return cls([s.t for s in series], [s.v for s in series])
         flat = cls([], [])
         flat.n = len(series)
-        flat.offsets = np.zeros(flat.n + 1, np.int64)
-        np.cumsum(np.fromiter((len(s.t) for s in series), np.int64, flat.n), out=flat.offsets[1:])
+        flat.offsets = series.offsets
         flat.t, flat.v = joined_t, series.joined_v
         return flat
 

@@ -23,6 +23,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -39,9 +40,10 @@ MIN_TIME = -(2**63)
 MAX_TIME = 2**63 - 1
 _EMPTY_T = np.zeros(0, dtype=np.int64)
 _EMPTY_V = np.zeros(0, dtype=np.float64)
+_MAX_REMEMBERED_SELECTIONS = 1024  # distinct selectors whose matching series Head.select remembers
 
 
-@dataclass
+@dataclass(slots=True)
 class SeriesData:
     """One series' samples in a time range: ``t`` int64 ms ascending, ``v`` float64.
 
@@ -53,19 +55,40 @@ class SeriesData:
     v: np.ndarray
 
 
-class Selection(list):
-    """``Head.select``'s answer: a list of :class:`SeriesData` that are consecutive slices of
-    ``joined_t``/``joined_v``, so a reader wanting all samples back to back (the PromQL engine)
-    needs no copy."""
+class Selection(Sequence):
+    """``Head.select``'s answer: the series' label sets (``labels``) and all their samples back to
+    back in ``joined_t``/``joined_v``, series i being ``offsets[i]:offsets[i + 1]``.
 
-    joined_t: np.ndarray
-    joined_v: np.ndarray
+    Its items are :class:`SeriesData` views made when asked for, so a reader that takes the whole
+    block at once (the PromQL engine) pays nothing per series.
+    """
+
+    def __init__(self, labels: Sequence[Labels] = (), joined_t: np.ndarray = _EMPTY_T,
+                 joined_v: np.ndarray = _EMPTY_V, bounds: Sequence[int] = (0,)):
+        self.labels = list(labels)
+        self.joined_t, self.joined_v = joined_t, joined_v
+        self._bounds = list(bounds)
+        self.offsets = np.array(self._bounds, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        i = range(len(self))[i]  # negative indices; IndexError past the end
+        a, b = self._bounds[i], self._bounds[i + 1]
+        return SeriesData(self.labels[i], self.joined_t[a:b], self.joined_v[a:b])
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
 
 
 class MemSeries:
     """One series in the head: closed chunks plus the open chunk being filled."""
 
-    __slots__ = ("ref", "labels", "chunks", "chunk_maxt", "t", "v", "n", "last_t", "last_v", "removed")
+    __slots__ = ("ref", "labels", "chunks", "chunk_maxt", "t", "v", "n", "last_t", "last_v", "removed",
+                 "t0", "step")
 
     def __init__(self, ref: int, labels: Labels):
         self.ref = ref
@@ -78,6 +101,10 @@ class MemSeries:
         self.last_t = MIN_TIME
         self.last_v = 0.0
         self.removed = False  # dropped from the head; an appender still holding it must look again
+        # The open chunk's first timestamp, and its samples' spacing while it is regular (0: fewer
+        # than two samples, -1: irregular), so that reads find a time range by arithmetic.
+        self.t0 = MIN_TIME
+        self.step = 0
 
     def cut(self) -> None:
         """Close the open chunk (it is full) and start a new one in the same arrays."""
@@ -102,29 +129,36 @@ class MemSeries:
         """
         count = 0
         chunks = self.chunks
-        for i in range(bisect.bisect_left(self.chunk_maxt, mint), len(chunks)):
-            c = chunks[i]
-            if c.mint > maxt:
-                break
-            t, v = c.range(mint, maxt)
-            ts.append(t)
-            vs.append(v)
-            count += len(t)
-        n = self.n
-        if n and self.t[0] <= maxt and self.last_t >= mint:
-            t = self.t[:n]
-            lo = 0 if t[0] >= mint else int(t.searchsorted(mint, "left"))
-            hi = n if self.last_t <= maxt else int(t.searchsorted(maxt, "right"))
-            ts.append(t[lo:hi])
-            vs.append(self.v[lo:hi])
-            count += hi - lo
+        if chunks and self.chunk_maxt[-1] >= mint:
+            for i in range(bisect.bisect_left(self.chunk_maxt, mint), len(chunks)):
+                c = chunks[i]
+                if c.mint > maxt:
+                    break
+                t, v = c.range(mint, maxt)
+                ts.append(t)
+                vs.append(v)
+                count += len(t)
+        n, t0, last_t = self.n, self.t0, self.last_t
+        if n and t0 <= maxt and last_t >= mint:
+            step = self.step
+            if step > 0:  # regular: index arithmetic, no search
+                lo = 0 if t0 >= mint else -((t0 - mint) // step)
+                hi = n if last_t <= maxt else (maxt - t0) // step + 1
+            else:
+                t = self.t[:n]
+                lo = 0 if t0 >= mint else int(t.searchsorted(mint, "left"))
+                hi = n if last_t <= maxt else int(t.searchsorted(maxt, "right"))
+            if hi > lo:
+                ts.append(self.t[lo:hi])
+                vs.append(self.v[lo:hi])
+                count += hi - lo
         return count
 
     @property
     def mint(self) -> int:
         if self.chunks:
             return self.chunks[0].mint
-        return int(self.t[0]) if self.n else MAX_TIME
+        return self.t0 if self.n else MAX_TIME
 
     @property
     def num_samples(self) -> int:
@@ -144,6 +178,9 @@ class MemSeries:
             self.chunk_maxt.append(chunk.maxt)
         rest = len(t) - full
         self.t[:rest], self.v[:rest], self.n = t[full:], v[full:], rest
+        self.t0 = int(t[full]) if rest else MIN_TIME
+        gaps = np.unique(np.diff(t[full:]))
+        self.step = 0 if rest < 2 else int(gaps[0]) if len(gaps) == 1 else -1
 
 
 class Head:
@@ -159,6 +196,7 @@ class Head:
         self._series: dict[int, MemSeries] = {}
         self._by_labels: dict[Labels, MemSeries] = {}
         self._postings = Postings()
+        self._selections: dict[tuple[Matcher, ...], list[MemSeries]] = {}  # see _matching_sorted
         self._next_ref = 1
         self.wal = wal
         self.after_commit = after_commit
@@ -177,6 +215,7 @@ class Head:
         self._series[ref] = s
         self._by_labels[labels] = s
         self._postings.add(ref, labels)
+        self._selections.clear()
         return s
 
     def _apply(self, batch, counts: Counter, new_series: list[MemSeries] | None) -> tuple[list, list, list]:
@@ -204,6 +243,12 @@ class Head:
                 s.t[n] = t
                 s.v[n] = v
                 s.n = n + 1
+                if n == 0:
+                    s.t0, s.step = t, 0
+                elif n == 1:
+                    s.step = t - last
+                elif t - last != s.step:
+                    s.step = -1
                 s.last_t, s.last_v = t, v
                 if n + 1 == SAMPLES_PER_CHUNK:
                     s.cut()
@@ -232,9 +277,7 @@ class Head:
         vs: list[np.ndarray] = []
         labels, counts = [], []
         with self._lock:
-            found = [self._series[sid] for sid in self._postings.select(matchers).tolist()]
-            found.sort(key=lambda s: s.labels.pairs)  # tuple order, compared in C
-            for s in found:
+            for s in self._matching_sorted(matchers):
                 n = s.collect(mint, maxt, ts, vs)
                 if n:
                     labels.append(s.labels)
@@ -242,11 +285,23 @@ class Head:
             if not counts:
                 return Selection()
             t_all, v_all = np.concatenate(ts), np.concatenate(vs)
-        ends = np.cumsum(counts).tolist()
-        out = Selection(SeriesData(ls, t_all[a:b], v_all[a:b])
-                        for ls, a, b in zip(labels, [0, *ends[:-1]], ends, strict=True))
-        out.joined_t, out.joined_v = t_all, v_all
-        return out
+        return Selection(labels, t_all, v_all, [0, *accumulate(counts)])
+
+    def _matching_sorted(self, matchers: Sequence[Matcher]) -> list[MemSeries]:
+        """The series matching ``matchers``, ordered by label set. Caller holds the lock.
+
+        Remembered until the set of series changes: rule groups and dashboards ask the same
+        selectors every few seconds, and the series of a running system rarely change.
+        """
+        key = tuple(matchers)
+        found = self._selections.get(key)
+        if found is None:
+            if len(self._selections) >= _MAX_REMEMBERED_SELECTIONS:
+                self._selections.clear()
+            found = [self._series[sid] for sid in self._postings.select(matchers).tolist()]
+            found.sort(key=lambda s: s.labels.pairs)  # tuple order, compared in C
+            self._selections[key] = found
+        return found
 
     def series(self, matchers: Sequence[Matcher], mint: int | None = None, maxt: int | None = None):
         """Label sets of the matching series; with a range, only those with a sample in it."""
@@ -363,6 +418,7 @@ class Head:
 
     def _rebuild_postings(self) -> None:
         self._postings = Postings()
+        self._selections.clear()
         for ref in sorted(self._series):
             self._postings.add(ref, self._series[ref].labels)
 

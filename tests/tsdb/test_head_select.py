@@ -46,6 +46,37 @@ def test_chunk_range_handles_unbounded_ranges():
     assert np.array_equal(got_t, t) and np.array_equal(got_v, np.arange(120.0))
 
 
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 300), interval=st.integers(1, 60_000), irregular_from=st.integers(0, 400),
+       first=st.integers(-5, 305), last=st.integers(-5, 305), nudge=st.sampled_from([-1, 0, 1]),
+       truncate=st.integers(-1, 300), seed=st.integers(0, 2**16))
+def test_select_equals_filtering_by_time_in_closed_and_open_chunks(n, interval, irregular_from, first, last,
+                                                                   nudge, truncate, seed):
+    """The open chunk is read by arithmetic while its samples are evenly spaced (also after a
+    truncation rewrote it), by searching once they are not."""
+    rng = np.random.default_rng(seed)
+    steps = np.full(n, interval)
+    steps[irregular_from:] = rng.integers(1, interval + 1, max(0, n - irregular_from))
+    t = T0 + np.cumsum(steps).astype(np.int64)
+    v = rng.normal(size=n)
+    head, labels = Head(), Labels({"__name__": "x"})
+    app = head.appender()
+    for tt, vv in zip(t.tolist(), v.tolist(), strict=True):
+        app.append(labels, tt, vv)
+    app.commit()
+    if truncate >= 0:
+        head.truncate(int(t[min(truncate, n - 1)]))
+        keep = t >= t[min(truncate, n - 1)]
+        t, v = t[keep], v[keep]
+    # The range's ends fall on, just before or just after sample times (or beyond the data).
+    mint = int(t[min(max(first, 0), len(t) - 1)]) + nudge - (interval if first < 0 else 0)
+    maxt = int(t[min(max(last, 0), len(t) - 1)]) - nudge + (interval if last >= len(t) else 0)
+    want_t, want_v = _expected(t, v, mint, maxt)
+    got = head.select([Matcher("=", "__name__", "x")], mint, maxt)
+    assert [s.t.tolist() for s in got] == ([want_t.tolist()] if len(want_t) else [])
+    assert [s.v.tolist() for s in got] == ([want_v.tolist()] if len(want_v) else [])
+
+
 def _head_with_gaps(n_series: int, seed: int = 3):
     rng = np.random.default_rng(seed)
     head, data = Head(), {}
