@@ -40,13 +40,14 @@ class Labels:
     output grouping) without defensive copies.
     """
 
-    __slots__ = ("_pairs", "_hash")
+    __slots__ = ("_pairs", "_hash", "_map")
 
     def __init__(self, pairs: Iterable[tuple[str, str]] | Mapping[str, str] = ()):
         items = pairs.items() if isinstance(pairs, Mapping) else pairs
         # Empty values mean "label absent" in Prometheus, so they are dropped here once.
         self._pairs: tuple[tuple[str, str], ...] = tuple(sorted((k, v) for k, v in items if v != ""))
         self._hash = hash(self._pairs)
+        self._map: dict[str, str] | None = None  # built at the first get(): the TSDB's label sets live long
 
     @classmethod
     def from_sorted(cls, pairs: tuple[tuple[str, str], ...]) -> Labels:
@@ -54,6 +55,7 @@ class Labels:
         obj = cls.__new__(cls)
         obj._pairs = pairs
         obj._hash = hash(pairs)
+        obj._map = None
         return obj
 
     # --- reading -------------------------------------------------------------------------
@@ -66,10 +68,17 @@ class Labels:
         return self.get(METRIC_NAME)
 
     def get(self, name: str, default: str = "") -> str:
-        for k, v in self._pairs:
-            if k == name:
-                return v
-        return default
+        m = self._map
+        if m is None:
+            m = self._map = dict(self._pairs)
+        return m.get(name, default)
+
+    def key(self, names: tuple[str, ...]) -> tuple[str | None, ...]:
+        """The values of ``names`` in that order, None where absent: what ``by (...)`` groups on."""
+        m = self._map
+        if m is None:
+            m = self._map = dict(self._pairs)
+        return tuple(map(m.get, names))
 
     def has(self, name: str) -> bool:
         return any(k == name for k, _ in self._pairs)

@@ -43,8 +43,7 @@ def eval_aggregate(ev, node: ast.AggregateExpr, ts: np.ndarray):
     else:
         keep = tuple(node.grouping)
         # the values of the "by" labels identify the group; its label set is built once per group
-        groups = Grouping(vec, lambda ls: tuple(ls.get(n) for n in keep), lambda ls: ls.only(*keep),
-                          ev.check_deadline)
+        groups = Grouping(vec, lambda ls: ls.key(keep), lambda ls: ls.only(*keep), ev.check_deadline)
     if op in SELECTORS:
         return SELECTORS[op](ev, vec, groups, param)
     if op == "count_values":

@@ -58,6 +58,8 @@ COUNTER_SUFFIXES = ("_total", "_sum", "_count", "_bucket")
 
 
 def _check_counter_names(ev, w: Windows, present: np.ndarray) -> None:
+    if all(name.endswith(COUNTER_SUFFIXES) for name in {ls.name for ls in w.labels}):
+        return  # the usual case, decided without looking at which rows have a value
     for name in sorted({w.labels[i].name for i in np.flatnonzero(present.any(axis=1))}):
         if name and not name.endswith(COUNTER_SUFFIXES):
             ev.annotations.info(f"metric might not be a counter, name does not end in "

@@ -6,8 +6,9 @@ monotonic (a decrease is ignored, differences within float noise are smoothed: u
 "monotonicity fix", reported as an info annotation). The quantile is then interpolated linearly
 inside the bucket holding the rank, as upstream ``promql/quantile.go`` does.
 
-Histograms are few and small (a dozen buckets), so the per-(group, step) work here is plain
-Python over the bucket list; the grouping itself is done once per query.
+Quantiles run over all groups and steps at once, one round of numpy calls per bucket bound.
+Fractions (rarer) are plain Python over each (group, step)'s bucket list. The grouping itself is
+done once per query.
 """
 
 from __future__ import annotations
@@ -209,24 +210,32 @@ def quantile_steps(q: np.ndarray, bounds: np.ndarray, counts: np.ndarray, presen
 
 
 def _quantile_vector(ev, vec: StepVector, q: np.ndarray):
-    """Per group (labels without ``le``): the quantile at every step; (labels, vals, present)."""
+    """Per group (labels without ``le``): the quantile at every step; (labels, vals, present).
+
+    All groups go through :func:`quantile_steps` together, as columns ``(group, step)`` over the
+    upper bounds of every group: a bound a group lacks is simply a bucket never present in its
+    columns, which the per-step bucket lists already allow for.
+    """
     steps = vec.vals.shape[1]
     groups = _groups(ev, vec)
-    labels, vals, present = [], np.full((len(groups), steps), np.nan), np.zeros((len(groups), steps), bool)
-    for g, (key, members) in enumerate(groups.items()):
-        labels.append(key)
-        bounds = np.array(sorted({ub for ub, _ in members}))
-        counts = np.zeros((len(bounds), steps))
-        pres = np.zeros((len(bounds), steps), bool)
-        for ub, row in members:  # buckets with equal bounds ("1" and "1.0") are added up
-            b = int(np.searchsorted(bounds, ub))
-            counts[b] += np.where(vec.mask[row], vec.vals[row], 0.0)
-            pres[b] |= vec.mask[row]
-        vals[g], forced = quantile_steps(q, bounds, counts, pres)
-        present[g] = pres.any(axis=0)
-        if (forced & present[g]).any():
-            ev.annotations.info(MONOTONICITY_INFO.format(name=f'"{key.name}"'))
-    return labels, vals, present
+    labels = list(groups)
+    if not labels:
+        return labels, np.zeros((0, steps)), np.zeros((0, steps), bool)
+    members = [(ub, g, row) for g, group in enumerate(groups.values()) for ub, row in group]
+    upper, group_of, rows = (list(x) for x in zip(*members, strict=True))
+    bounds = np.array(sorted(set(upper)))
+    at = (np.searchsorted(bounds, upper), np.array(group_of))
+    counts = np.zeros((len(bounds), len(labels), steps))
+    pres = np.zeros((len(bounds), len(labels), steps), bool)
+    np.add.at(counts, at, np.where(vec.mask[rows], vec.vals[rows], 0.0))  # equal bounds ("1", "1.0") add up
+    np.logical_or.at(pres, at, vec.mask[rows])
+    columns = (len(bounds), len(labels) * steps)
+    vals, forced = quantile_steps(np.tile(q, len(labels)), bounds, counts.reshape(columns),
+                                  pres.reshape(columns))
+    present = pres.any(axis=0)
+    for g in np.flatnonzero((forced.reshape(len(labels), steps) & present).any(axis=1)):
+        ev.annotations.info(MONOTONICITY_INFO.format(name=f'"{labels[g].name}"'))
+    return labels, vals.reshape(len(labels), steps), present
 
 
 def histogram_quantile(ev, call, ts):

@@ -4,10 +4,14 @@ Each function takes a :class:`~stack.promql.stepmatrix.Windows` (every series' w
 step, as index spans into one flat sample array) and returns ``(values, present)`` arrays of
 shape ``[series, steps]``. The arithmetic follows upstream ``promql/functions.go`` step by step
 (extrapolation thresholds, counter-reset correction, Kahan-compensated sums) but runs on whole
-arrays: sequential algorithms loop over the *position inside the window*, never over windows.
+arrays: sequential algorithms loop over the *position inside the window*, not over windows (but
+linear regression over a few long windows goes window by window, see there).
 """
 
 from __future__ import annotations
+
+import math
+from itertools import islice
 
 import numpy as np
 
@@ -269,8 +273,14 @@ def linear_regression(w: Windows, intercept_t: np.ndarray):
     """Least-squares slope and intercept per window (upstream linearRegression, Kahan-summed).
 
     ``intercept_t`` is the time (ms, per window or broadcastable) the intercept is taken at.
+    The sums are sequential, so they either step through all windows at once (one round of numpy
+    calls per sample position) or, for a few long windows -- ``predict_linear(x[1h], ...)`` in a
+    rule -- through each window's samples in plain Python, whichever is cheaper.
     """
     shape = w.lo.shape
+    count = w.count
+    if count.size and count.sum() * _PY_STEP_COST < count.max() * _NUMPY_STEP_COST:
+        return _linear_regression_each(w, np.broadcast_to(intercept_t, shape))
     sx, cx, sy, cy, sxy, cxy, sx2, cx2 = (np.zeros(shape) for _ in range(8))
     init_y = w.gather(w.lo)
     const_y = np.ones(shape, bool)
@@ -297,6 +307,61 @@ def linear_regression(w: Windows, intercept_t: np.ndarray):
         slope = np.where(const_y, np.where(inf_y, np.nan, 0.0), slope)
         intercept = np.where(const_y, np.where(inf_y, np.nan, init_y), intercept)
     return slope, intercept
+
+
+# Relative cost of one sample in the per-window Python loop and of one sample position in the
+# all-windows numpy fold (measured: about 1.5 us and 40 us).
+_PY_STEP_COST, _NUMPY_STEP_COST = 1.5, 40.0
+
+
+def _linear_regression_each(w: Windows, intercept_t: np.ndarray):
+    slope, intercept = np.full(w.lo.shape, np.nan), np.full(w.lo.shape, np.nan)
+    t_all, v_all = w.flat.t, w.flat.v
+    for pos, lo in np.ndenumerate(w.lo):
+        hi = w.hi[pos]
+        if hi > lo:
+            slope[pos], intercept[pos] = _regress(t_all[lo:hi].tolist(), v_all[lo:hi].tolist(),
+                                                  int(intercept_t[pos]))
+    return slope, intercept
+
+
+def _regress(t: list[int], v: list[float], intercept_t: int) -> tuple[float, float]:
+    """One window's slope and intercept, sample by sample as upstream's linearRegression."""
+    init_y = v[0]
+    if all(y == init_y for y in islice(v, 1, None)):
+        return (math.nan, math.nan) if math.isinf(init_y) else (0.0, init_y)
+    sx = cx = sy = cy = sxy = cxy = sx2 = cx2 = 0.0
+    for ti, y in zip(t, v, strict=True):
+        x = (ti - intercept_t) / 1e3
+        sx, cx = _kahan_inc(x, sx, cx)
+        sy, cy = _kahan_inc(y, sy, cy)
+        sxy, cxy = _kahan_inc(x * y, sxy, cxy)
+        sx2, cx2 = _kahan_inc(x * x, sx2, cx2)
+    n = float(len(t))
+    sx, sy, sxy, sx2 = sx + cx, sy + cy, sxy + cxy, sx2 + cx2
+    cov = sxy - sx * sy / n
+    var = sx2 - sx * sx / n
+    slope = _div(cov, var)
+    return slope, sy / n - slope * sx / n
+
+
+def _kahan_inc(inc: float, s: float, c: float) -> tuple[float, float]:
+    """:func:`~stack.promql.stepmatrix.kahan_inc` for one pair of floats."""
+    t = s + inc
+    if math.isinf(t):
+        return t, 0.0
+    if abs(s) >= abs(inc):
+        return t, c + ((s - t) + inc)
+    return t, c + ((inc - t) + s)
+
+
+def _div(a: float, b: float) -> float:
+    """IEEE 754 division, as Go's: x/0 is +-Inf, 0/0 and NaN/0 are NaN."""
+    if b != 0.0:
+        return a / b
+    if a != a or a == 0.0:
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
 def deriv(w: Windows):

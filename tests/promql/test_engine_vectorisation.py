@@ -136,3 +136,39 @@ def test_range_query_equals_instant_query_at_every_step(engine, expr):
         non_empty += bool(want)
     if "absent" not in expr:
         assert non_empty > 0, f"{expr} is empty at every step: the test would prove nothing"
+
+
+@pytest.mark.parametrize("expr", ["deriv(g[20m])", "predict_linear(g[20m], 600)", "deriv(c[20m])",
+                                  "predict_linear(big[20m], 3600)", "deriv(edge[20m])"])
+def test_linear_regression_window_by_window_equals_all_windows_at_once(monkeypatch, expr):
+    """The two ways of summing a regression (see rangefuncs.linear_regression) give the same bits."""
+    from stack.promql import rangefuncs
+
+    head = Head()
+    app = head.appender()
+    rng = np.random.default_rng(3)
+    times = np.arange(0, 30 * 60_000 + 1, 15_000).tolist()
+    for i in range(3):
+        gauge, big = rng.random(len(times)), 1e15 + rng.integers(-5, 5, len(times)) * 1e3
+        for k, t in enumerate(times):
+            app.append(Labels({"__name__": "g", "i": str(i)}), t, gauge[k] * 10 ** (i * 3))
+            app.append(Labels({"__name__": "c", "i": str(i)}), t, 2.5)  # constant: slope 0
+            app.append(Labels({"__name__": "big", "i": str(i)}), t, big[k])  # cancellation-prone
+    edge = {"nan": math.nan, "inf": math.inf, "one": None}
+    for name, v in edge.items():
+        for t in times[-2:] if name != "one" else times[-1:]:
+            app.append(Labels({"__name__": "edge", "kind": name}), t, v if v is not None else 1.0)
+    app.commit()
+    engine = Engine(head)
+    results = []
+    for py_cost in (0.0, 1e9):  # window by window, then all windows at once
+        monkeypatch.setattr(rangefuncs, "_PY_STEP_COST", py_cost)
+        instant = engine.instant(expr, times[-1])
+        ranged = engine.range(expr, times[-10], times[-1], 15_000)
+        results.append(([(s.labels, s.v) for s in instant.samples],
+                        [(s.labels, s.v.tobytes()) for s in ranged.series]))
+    assert results[0][0], f"{expr}: empty, the test would prove nothing"
+    by_window, at_once = results
+    assert [(ls, np.float64(v).tobytes()) for ls, v in by_window[0]] == \
+        [(ls, np.float64(v).tobytes()) for ls, v in at_once[0]]
+    assert by_window[1] == at_once[1]
