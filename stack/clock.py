@@ -40,11 +40,17 @@ class Clock:
     def now_ms(self) -> int:
         return int(self.now() * 1000)
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back, for measuring how long something took."""
+        return time.monotonic()
 
-    async def sleep_until(self, t: float) -> None:
-        await self.sleep(t - self.now())
+    def sleep(self, seconds: float) -> Awaitable[None]:
+        """Wait ``seconds`` (``await clock.sleep(...)``): asyncio's own sleep, handed out directly
+        rather than wrapped in a coroutine of ours, as every simulated request takes this path."""
+        return asyncio.sleep(max(0.0, seconds))
+
+    def sleep_until(self, t: float) -> Awaitable[None]:
+        return self.sleep(t - self.now())
 
     @property
     def is_virtual(self) -> bool:
@@ -75,6 +81,11 @@ class VirtualClock(Clock):
         return True
 
     def now(self) -> float:
+        return self._now
+
+    def monotonic(self) -> float:
+        """Virtual time does not pass while code runs: work measured with this takes no time, so a
+        simulation's duration metrics repeat exactly."""
         return self._now
 
     def run(self, coro: Awaitable[T]) -> T:
@@ -110,6 +121,9 @@ class VirtualClock(Clock):
         self._now += seconds
 
 
+_POLL_EVERY_BUSY_TURNS = 64  # a system call per loop turn would be a tenth of a simulation's time
+
+
 class _VirtualSelector(selectors.DefaultSelector):
     """A selector that polls real file descriptors without blocking and otherwise jumps time.
 
@@ -120,12 +134,14 @@ class _VirtualSelector(selectors.DefaultSelector):
     def __init__(self, clock: VirtualClock):
         super().__init__()
         self._clock = clock
+        self._busy_turns = 0
 
     def select(self, timeout: float | None = None):
         if timeout is None:  # no timer at all: only another thread can give us work
             return super().select(None)
-        if timeout == 0:  # work is ready: drain the self-pipe (and any real socket) without waiting
-            return super().select(0)
+        if timeout == 0:  # work is ready: now and then drain the self-pipe (and any real socket)
+            self._busy_turns += 1
+            return [] if self._busy_turns % _POLL_EVERY_BUSY_TURNS else super().select(0)
         # Nothing is ready before the next timer: jump to it. No poll here, on purpose: this is the
         # hot path of a simulation (hundreds of thousands of turns an hour), and a callback another
         # thread queues meanwhile is in the loop's ready queue and runs on the next turn anyway.

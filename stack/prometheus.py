@@ -107,7 +107,7 @@ class PrometheusServer:
             "query.max-samples": str(query_max_samples),
             **(flags or {}),
         }
-        self.metrics = ServerMetrics()
+        self.metrics = ServerMetrics(process=not self.clock.is_virtual)
         self.registry = self.metrics.registry  # what /metrics serves
         self.tsdb: Any = None
         self.engine: Any = None

@@ -38,7 +38,7 @@ import stack
 from stack.alertmanager.alertmanager import Alertmanager
 from stack.clock import VirtualClock, outside_running_loop
 from stack.config.prometheus import parse_config_text
-from stack.exposition import CONTENT_TYPE_TEXT, render_text
+from stack.exposition import CONTENT_TYPE_TEXT
 from stack.node_exporter import SimulatedHost
 from stack.prometheus import PrometheusServer
 from stack.promql import ParseError
@@ -91,7 +91,7 @@ class Simulation:
         self.inbox = Inbox(clock=clock)
         self.alertmanager = Alertmanager(ALERTMANAGER_YML, clock=clock, sender=self.inbox.deliver, seed=seed)
         # What the toy services' batch jobs push to, and the host the node exporter describes.
-        self.pushgateway = Pushgateway(clock=clock)
+        self.pushgateway = Pushgateway(clock=clock, process_metrics=False)
         self.host = SimulatedHost(clock, seed=seed)
         pusher = in_process_pusher(self.pushgateway.push)
         self.services: dict[str, InstrumentedToyService] = {
@@ -229,9 +229,7 @@ class Simulation:
         return (await self.services[target].handle(method, path)).status
 
     def _serve_pushgateway(self, path: str, headers: dict[str, str]) -> ScrapeResponse:
-        # The Pushgateway's own process_* figures would be this Python process's, which no seed fixes.
-        families = [f for f in self.pushgateway.store.families() if not f.name.startswith("process_")]
-        return ScrapeResponse(200, CONTENT_TYPE_TEXT, render_text(families).encode())
+        return ScrapeResponse(200, CONTENT_TYPE_TEXT, self.pushgateway.metrics_text().encode())
 
     @staticmethod
     def _collector_handler(collector):

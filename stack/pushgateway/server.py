@@ -75,6 +75,7 @@ class Pushgateway:
         enable_admin_api: bool = False,
         enable_lifecycle: bool = False,
         flags: Mapping[str, str] | None = None,
+        process_metrics: bool = True,
     ):
         self.host, self.port = host, port
         self.clock = clock or WallClock()
@@ -88,7 +89,8 @@ class Pushgateway:
         self._dirty = asyncio.Event()
         self.store = MetricStore(self.clock, own_families=self.own_families, on_change=self._dirty.set)
         self._registry = CollectorRegistry(auto_describe=True)
-        ProcessCollector(registry=self._registry)
+        if process_metrics:  # a simulation leaves them out: this Python process's figures would not repeat
+            ProcessCollector(registry=self._registry)
         self._requests: dict[tuple[str, str, str], int] = {}
         self._runner: web.AppRunner | None = None
         self._persister: asyncio.Task | None = None

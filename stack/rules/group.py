@@ -14,6 +14,7 @@ drives directly.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -128,12 +129,12 @@ class Group:
     # --- one iteration ---------------------------------------------------------------------
     def evaluate(self, ts: int) -> None:
         """Evaluate every rule at slot time ``ts`` (ms), writing and sending as upstream does."""
-        started = time.perf_counter()
+        started = self.clock.monotonic()
         self.last_evaluation = self.clock.now()
         query_ts = ts - self.query_offset_ms
         to_send: list[dict] = []
         for rule, expr, status in zip(self.rules, self.exprs, self.status, strict=True):
-            rule_started = time.perf_counter()
+            rule_started = self.clock.monotonic()
             status.last_evaluation = self.clock.now()
             try:
                 samples = self._instant(expr, query_ts)
@@ -151,7 +152,7 @@ class Group:
             except Exception as e:  # a query error (timeout, too many samples...) fails only this rule
                 status.health, status.last_error = "err", str(e)
                 log.warning("rule %s in group %s failed: %s", rule.name, self.name, e)
-            status.evaluation_time = time.perf_counter() - rule_started
+            status.evaluation_time = self.clock.monotonic() - rule_started
             self.rule_evaluations += 1
             self.rule_failures += status.health == "err"
             if self.durations is not None:
@@ -159,7 +160,7 @@ class Group:
         if self.orphaned:
             self._write([], RuleStatus(written=self.orphaned), query_ts)
             self.orphaned = set()
-        self.evaluation_time = time.perf_counter() - started
+        self.evaluation_time = self.clock.monotonic() - started
         if to_send and self.notify is not None:
             self.notify(to_send)
 
@@ -222,6 +223,7 @@ class Group:
         )
 
 
+@functools.lru_cache(maxsize=1024)  # every alert sent, every evaluation, asks for its rule's
 def canonical(expr: str) -> str:
     """The expression re-printed in canonical PromQL (``up==0`` -> ``up == 0``) for generatorURL."""
     try:

@@ -19,10 +19,11 @@ from prometheus_client.process_collector import ProcessCollector
 class ServerMetrics:
     """Counters and gauges of the scrape layer and the server process."""
 
-    def __init__(self, registry: CollectorRegistry | None = None):
+    def __init__(self, registry: CollectorRegistry | None = None, process: bool = True):
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
-        ProcessCollector(registry=r)
+        if process:  # a simulation leaves them out: this Python process's figures would not repeat
+            ProcessCollector(registry=r)
         self.build_info = Gauge(
             "prometheus_build_info",
             "A metric with a constant '1' value labeled by version.",

@@ -185,3 +185,20 @@ def test_the_same_seed_gives_byte_identical_query_results_including_alerts():
     assert [f.to_json(date_format="iso") for f in first] == [f.to_json(date_format="iso") for f in again]
     assert {"HighErrorRatio", "HighLatency"} <= set(first[0]["alertname"])
     assert all(len(frame) > 0 for frame in first)
+
+
+def test_the_same_seed_stores_exactly_the_same_series_and_samples_everywhere():
+    """Not only the toy series: the self-monitoring ones too (process_*, rule and scrape durations),
+    which a simulation must take from the virtual clock, never from this Python process."""
+
+    def stored(seed: int) -> dict:
+        with Simulation(seed=seed, **FAST) as s:
+            s.run("3m")
+            everything = s.query_range('{__name__=~".+"}', "3m", step="5s")
+        return {name: frame.to_json(date_format="iso") for name, frame in everything.groupby("__name__")}
+
+    first, again = stored(3), stored(3)
+    assert {"prometheus_rule_group_last_duration_seconds", "scrape_duration_seconds"} <= set(first)
+    assert "process_cpu_seconds_total" not in first  # the simulated Prometheus is no real process
+    assert len(first) > 50
+    assert [name for name in first if first[name] != again.get(name)] == []
