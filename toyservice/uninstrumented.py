@@ -81,9 +81,9 @@ class ToyService:
         """Send a request to the code for its path: 404 for unknown paths, 405 for other methods."""
         if path == HEALTH_PATH:
             return Reply.text(200, "ok")
-        if path not in self.model.config.paths:
-            return Reply.text(404, f"no such path: {path}")
         if self.model.route(method, path) is None:
+            if path not in self.model.config.paths:
+                return Reply.text(404, f"no such path: {path}")
             return Reply.text(405, f"method {method} not allowed on {path}")
         return await self.api(method, path)
 

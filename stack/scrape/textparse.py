@@ -58,6 +58,7 @@ class Parser:
     def __init__(self, known: dict | None = None):
         self.known: dict = {} if known is None else known
         self.metadata: dict[str, dict[str, str]] = {}
+        self._comments: tuple[dict, dict] = ({}, {})  # (text, OpenMetrics): line -> _parse_comment's
 
     def samples(self, body: str, openmetrics: bool = False) -> Iterator[tuple[str, Any, float, int | None]]:
         """Yield ``(series_text, known entry or None, value, timestamp_ms or None)`` per sample line.
@@ -99,27 +100,43 @@ class Parser:
             raise ParseError("data does not end with # EOF", lineno)
 
     def _comment(self, line: str, lineno: int, openmetrics: bool) -> None:
-        parts = line.split(None, 3)
-        if len(parts) < 3 or parts[1] not in ("HELP", "TYPE", "UNIT"):
-            if openmetrics and len(parts) >= 2 and parts[1] in ("HELP", "TYPE", "UNIT"):
-                raise ParseError(f"invalid metadata line {line!r}", lineno)
-            return  # any other comment is ignored
-        kind, name = parts[1], parts[2]
-        if not _valid_metric_name(name):
-            raise ParseError(f"invalid metric name in comment: {name!r}", lineno)
-        text = parts[3] if len(parts) > 3 else ""
+        # A target repeats its HELP and TYPE lines every scrape: each distinct line is checked once.
+        seen = self._comments[openmetrics]
+        parsed = seen.get(line)
+        if parsed is None:
+            parsed = _parse_comment(line, lineno, openmetrics)
+            if len(seen) >= _MAX_REMEMBERED_COMMENTS:
+                seen.clear()
+            seen[line] = parsed
+        if parsed is _OTHER_COMMENT:
+            return
+        key, name, text = parsed
         meta = self.metadata.setdefault(name, {})
-        if kind == "TYPE":
-            allowed = _OM_TYPES if openmetrics else _TEXT_TYPES
-            if text not in allowed:
-                raise ParseError(f"unknown metric type {text!r}", lineno)
-            if "type" in meta:
-                raise ParseError(f"second TYPE line for metric name {name!r}", lineno)
-            meta["type"] = text
-        elif kind == "HELP":
-            meta["help"] = _unescape(text, openmetrics)
-        else:
-            meta["unit"] = text
+        if key == "type" and "type" in meta:
+            raise ParseError(f"second TYPE line for metric name {name!r}", lineno)
+        meta[key] = text
+
+
+_OTHER_COMMENT = ()  # a comment that is no HELP, TYPE or UNIT line: ignored
+_MAX_REMEMBERED_COMMENTS = 10_000  # distinct comment lines a parser remembers per format
+
+
+def _parse_comment(line: str, lineno: int, openmetrics: bool) -> tuple[str, str, str] | tuple[()]:
+    """Check one comment line: ``("help"|"type"|"unit", metric name, text)`` of a metadata line."""
+    parts = line.split(None, 3)
+    if len(parts) < 3 or parts[1] not in ("HELP", "TYPE", "UNIT"):
+        if openmetrics and len(parts) >= 2 and parts[1] in ("HELP", "TYPE", "UNIT"):
+            raise ParseError(f"invalid metadata line {line!r}", lineno)
+        return _OTHER_COMMENT
+    kind, name = parts[1], parts[2]
+    if not _valid_metric_name(name):
+        raise ParseError(f"invalid metric name in comment: {name!r}", lineno)
+    text = parts[3] if len(parts) > 3 else ""
+    if kind == "TYPE" and text not in (_OM_TYPES if openmetrics else _TEXT_TYPES):
+        raise ParseError(f"unknown metric type {text!r}", lineno)
+    if kind == "HELP":
+        text = _unescape(text, openmetrics)
+    return kind.lower(), name, text
 
 
 def parse_sample_line(line: str, lineno: int, openmetrics: bool = False) -> tuple[str, float, int | None]:

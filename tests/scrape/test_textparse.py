@@ -100,6 +100,22 @@ def test_metadata_is_recorded_per_family():
     assert p.metadata == {"x": {"help": "Line\nbreak \\ here", "type": "gauge"}}
 
 
+def test_remembered_comment_lines_are_still_checked_on_every_parse():
+    p = Parser()
+    good = "# HELP x Some help\n# TYPE x counter\nx_total 1\n"
+    for _ in range(2):  # the second parse reads the comments from the parser's memory
+        list(p.samples(good))
+        assert p.metadata == {"x": {"help": "Some help", "type": "counter"}}
+    twice = good + "# TYPE x counter\n"
+    for _ in range(2):
+        with pytest.raises(ParseError, match="second TYPE line") as e:
+            list(p.samples(twice))
+        assert e.value.line == 4
+    with pytest.raises(ParseError, match="invalid metadata line"):  # the same line, another format
+        list(p.samples("# TYPE\n# EOF\n", openmetrics=True))
+    assert list(p.samples("# TYPE\n")) == []  # only a comment in the text format
+
+
 @pytest.mark.parametrize(
     "text,line,message",
     [
