@@ -3,8 +3,8 @@
 Everything the scrape loop and the rule manager write lands here first, and most queries (the last
 few hours) are answered from here alone. Each series keeps an open chunk in two preallocated numpy
 arrays and a list of closed, compact :class:`~stack.tsdb.chunks.HeadChunk`\\ s, so appending is a
-couple of array stores and reading a range is a handful of ``concatenate``/``searchsorted`` calls,
-never a loop over samples.
+couple of array stores and reading a range is index arithmetic (samples evenly spaced, the usual
+case for scrapes and rules) or a ``searchsorted``, then one ``concatenate``: never a loop over samples.
 
 Writes go through an :class:`Appender`, as upstream: samples are buffered, then ``commit`` checks
 them against each series' last sample (upstream's rules: an older timestamp is an "out of order
