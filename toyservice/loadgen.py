@@ -86,7 +86,8 @@ class LoadGenerator:
         self._rng = np.random.default_rng(seed)
         self.statuses: collections.Counter[int] = collections.Counter()
         self.dropped = 0
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight: dict[int, asyncio.Task] = {}  # request number -> its task
+        self._fired = 0
         self._planned: list[asyncio.TimerHandle] = []
         self._gaps: list[float] = []
         self._target_idx: list[int] = []
@@ -140,16 +141,19 @@ class LoadGenerator:
         if len(self._in_flight) >= MAX_IN_FLIGHT:
             self.dropped += 1
             return
-        self._in_flight.add(asyncio.ensure_future(self._send_one(target, method, path)))
+        self._fired += 1
+        # A task starts no earlier than the next loop turn, so it is registered before it can finish.
+        self._in_flight[self._fired] = asyncio.get_running_loop().create_task(
+            self._send_one(self._fired, target, method, path))
 
-    async def _send_one(self, target: str, method: str, path: str) -> None:
+    async def _send_one(self, number: int, target: str, method: str, path: str) -> None:
         try:
             status = await self.send(target, method, path)
         except (TimeoutError, aiohttp.ClientError, OSError):
             status = STATUS_CONNECTION_FAILED
         finally:
             # Removing itself here rather than in a done callback saves an event-loop turn per request.
-            self._in_flight.discard(asyncio.current_task())
+            self._in_flight.pop(number, None)
         self.statuses[status] += 1
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -160,10 +164,11 @@ class LoadGenerator:
         for handle in self._planned:
             handle.cancel()
         self._planned.clear()
-        tasks = [t for t in (self._task, *self._in_flight) if t is not None]
+        tasks = [t for t in (self._task, *self._in_flight.values()) if t is not None]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._in_flight.clear()  # tasks cancelled before their first step never removed themselves
         self._task = None
 
 

@@ -115,8 +115,8 @@ async def test_http_sender_reaches_a_live_service_and_unreachable_targets_count_
         async with aiohttp.ClientSession() as session:
             targets = [f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}"]
             gen = LoadGenerator(targets, http_sender(session), rate=50)
-            await gen._send_one(f"127.0.0.1:{port}", "GET", "/api/foo")
-            await gen._send_one(gen.targets[1], "GET", "/api/foo")
+            await gen._send_one(1, f"127.0.0.1:{port}", "GET", "/api/foo")
+            await gen._send_one(2, gen.targets[1], "GET", "/api/foo")
     finally:
         await service.stop()
     assert sum(gen.statuses[s] for s in (200, 500)) == 1
