@@ -162,12 +162,22 @@ class _VirtualEventLoop(asyncio.SelectorEventLoop):
         return self._virtual_clock._now
 
 
+async def cancel_and_wait(*tasks: asyncio.Future | None) -> None:
+    """Cancel ``tasks`` (None ones are skipped) and wait until all have finished.
+
+    How every component stops its background loops: what the tasks end with (their cancellation,
+    or an error they were already failing with) is not raised, so stopping never fails halfway.
+    """
+    running = [t for t in tasks if t is not None]
+    for t in running:
+        t.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
+
+
 def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
     tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    for t in tasks:
-        t.cancel()
     if tasks:
-        outside_running_loop(loop.run_until_complete, asyncio.gather(*tasks, return_exceptions=True))
+        outside_running_loop(loop.run_until_complete, cancel_and_wait(*tasks))
     outside_running_loop(loop.run_until_complete, loop.shutdown_asyncgens())
 
 
@@ -211,10 +221,7 @@ class LoopThread:
 
         async def _shutdown() -> None:
             current = asyncio.current_task()
-            tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(*(t for t in asyncio.all_tasks() if t is not current and not t.done()))
 
         try:
             self.submit(_shutdown(), timeout=10)

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import aiohttp
 import numpy as np
 
-from stack.clock import Clock, WallClock
+from stack.clock import Clock, WallClock, cancel_and_wait
 from toyservice.durations import parse_duration
 from toyservice.model import GET, POST
 
@@ -164,10 +164,7 @@ class LoadGenerator:
         for handle in self._planned:
             handle.cancel()
         self._planned.clear()
-        tasks = [t for t in (self._task, *self._in_flight.values()) if t is not None]
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(self._task, *self._in_flight.values())
         self._in_flight.clear()  # tasks cancelled before their first step never removed themselves
         self._task = None
 

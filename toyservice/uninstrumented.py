@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from stack.clock import Clock, WallClock
+from stack.clock import Clock, WallClock, cancel_and_wait
 from toyservice import faults
 from toyservice.model import BatchOutcome, ModelConfig, ServiceModel
 
@@ -125,10 +125,8 @@ class ToyService:
             await web.TCPSite(self._runner, host, port).start()
 
     async def stop(self) -> None:
-        if self._batch_task is not None:
-            self._batch_task.cancel()
-            await asyncio.gather(self._batch_task, return_exceptions=True)
-            self._batch_task = None
+        await cancel_and_wait(self._batch_task)
+        self._batch_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -27,7 +27,7 @@ from stack.alertmanager.nflog import NotificationLog
 from stack.alertmanager.notify import Pipeline
 from stack.alertmanager.silence import DEFAULT_RETENTION, Silences
 from stack.alertmanager.webhook import HTTPSender, Sender
-from stack.clock import Clock, WallClock
+from stack.clock import Clock, WallClock, cancel_and_wait
 from stack.config.yamlutil import ConfigError
 from stack.model import Labels
 
@@ -73,11 +73,9 @@ class Alertmanager:
                        asyncio.ensure_future(self._every(ALERT_GC_INTERVAL, self._gc_alerts))]
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        tasks = [g.task for g in self.dispatcher.groups.values() if g.task] + self._tasks
+        groups = [g.task for g in self.dispatcher.groups.values()]
         self.dispatcher.stop()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks, *groups)
         self._tasks = []
         close = getattr(self.sender, "close", None)
         if close is not None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from stack.clock import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_CAPACITY = 10_000  # --alertmanager.notification-queue-capacity
@@ -135,10 +137,8 @@ class Notifier:
         self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

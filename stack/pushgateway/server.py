@@ -24,7 +24,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 import stack.pushgateway.persistence as persistence
-from stack.clock import Clock, WallClock
+from stack.clock import Clock, WallClock, cancel_and_wait
 from stack.exposition import (
     CONTENT_TYPE_TEXT,
     Metric,
@@ -160,10 +160,8 @@ class Pushgateway:
         log.info("pushgateway listening on %s", self.url)
 
     async def stop(self) -> None:
-        if self._persister:
-            self._persister.cancel()
-            await asyncio.gather(self._persister, return_exceptions=True)
-            self._persister = None
+        await cancel_and_wait(self._persister)
+        self._persister = None
         if self._runner:
             await self._runner.cleanup()
             self._runner = None

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import aiohttp
 import numpy as np
 
-from stack.clock import Clock, WallClock
+from stack.clock import Clock, WallClock, cancel_and_wait
 from stack.config import parse_duration_ms
 from stack.model import METRIC_NAME, Labels, Matcher
 from stack.remote import proto
@@ -117,10 +117,8 @@ class QueueManager:
 
     async def stop(self, flush: bool = True) -> None:
         """Stop after one last pass (``flush``), so a clean shutdown sends what was committed."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if flush and self._session is not None:
             try:
                 await asyncio.wait_for(self.flush(retry=False), self.timeout_ms / 1000)

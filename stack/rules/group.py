@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stack.clock import Clock
+from stack.clock import Clock, cancel_and_wait
 from stack.model import EMPTY_LABELS, STALE_NAN, Labels
 from stack.promql import ast
 from stack.promql.parser import parse_expr
@@ -109,10 +109,8 @@ class Group:
         self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         ts = self.next_slot_after(self.clock.now_ms())

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stack.clock import Clock
+from stack.clock import Clock, cancel_and_wait
 from stack.config.yamlutil import ConfigError, load_yaml
 from stack.scrape.relabel import LABEL_NAME_RE
 
@@ -85,10 +85,8 @@ class Discovery:
             self._task = asyncio.ensure_future(self._watch())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _watch(self) -> None:
         while True:

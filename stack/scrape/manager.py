@@ -18,7 +18,7 @@ import logging
 import ssl
 from typing import TYPE_CHECKING, Any
 
-from stack.clock import Clock
+from stack.clock import Clock, cancel_and_wait
 from stack.model import Labels
 from stack.scrape.discovery import Discovery, TargetGroup
 from stack.scrape.loop import ScrapeLoop
@@ -215,9 +215,7 @@ class ScrapeManager:
         for pool in self.pools.values():
             pool.stop(stale=False)
             tasks += pool.tasks()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*tasks)
         self.pools = {}
         for tr in {*self._own_transports.values(), self.transport}:
             await tr.close()
