@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
 from stack.alertmanager import parse_config, routes_test
 from tests.alertmanager.test_config import DEFAULT_CONFIG, FULL
 from tests.alertmanager.test_routing import TREE
-from tests.support import free_port, require_binary, wait_http
+from tests.support import WORKSHOP, free_port, require_binary, running
 
 pytestmark = pytest.mark.interop
 
@@ -28,20 +27,11 @@ def am_url(tmp_path_factory):
     """``workshop alertmanager`` as its own process, serving stack/alertmanager.yml."""
     require_binary("amtool")
     tmp = tmp_path_factory.mktemp("am")
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "workshop.cli", "alertmanager",
-                             f"--config.file={DEFAULT_CONFIG}", f"--web.listen-address=127.0.0.1:{port}",
-                             f"--storage.path={tmp}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/-/ready", timeout=30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    url = f"http://127.0.0.1:{free_port()}"
+    cmd = [*WORKSHOP, "alertmanager", f"--config.file={DEFAULT_CONFIG}",
+           f"--web.listen-address={url.removeprefix('http://')}", f"--storage.path={tmp}"]
+    with running(cmd, url + "/-/ready", tmp / "alertmanager.log"):
+        yield url
 
 
 @pytest.mark.parametrize("text", [DEFAULT_CONFIG.read_text(), FULL, TREE], ids=["default", "full", "tree"])

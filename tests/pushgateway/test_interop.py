@@ -18,7 +18,7 @@ import urllib.request
 import pytest
 
 from stack.exposition import parse_text
-from tests.support import free_port, require_binary, wait_http
+from tests.support import free_port, require_binary, stop_process, wait_http
 
 pytestmark = pytest.mark.interop
 
@@ -89,13 +89,7 @@ def _start(cmd: list[str], ready_url: str) -> subprocess.Popen:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc, timeout=10)
 
 
 @pytest.fixture(scope="module")

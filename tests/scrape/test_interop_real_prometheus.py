@@ -15,7 +15,7 @@ from aiohttp import web
 from stack.model import Matcher
 from stack.prometheus import PrometheusServer
 from stack.scrape.transport import HttpTransport
-from tests.support import free_port, require_binary, wait_http
+from tests.support import free_port, require_binary, stop_process, wait_http
 
 EXPOSITION = (
     "# TYPE x gauge\n"
@@ -85,7 +85,7 @@ async def test_same_series_as_the_real_prometheus(tmp_path, exporter):
             f"--storage.tsdb.path={tmp_path / 'real-data'}",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     ours = PrometheusServer(str(cfg), transport=HttpTransport(), listen_address=None)
     await ours.start()
@@ -104,10 +104,5 @@ async def test_same_series_as_the_real_prometheus(tmp_path, exporter):
         assert normalise(our_rows) == normalise(real_rows)
         assert any("shard" in labels for labels, _ in our_rows)
     finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate(timeout=10)
+        stop_process(proc, timeout=30)
         await ours.stop()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from pathlib import Path
 
-from tests.support import free_port, require_binary, wait_http
+from tests.support import free_port, require_binary, running
 
 
 @contextlib.contextmanager
@@ -17,21 +16,8 @@ def real_prometheus(workdir: Path, config_text: str = "global: {}\n", *flags: st
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
     config.write_text(config_text)
-    port = listen_port or free_port()
-    log = open(workdir / "prometheus.log", "wb")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.tsdb.path={data_dir or workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", *flags],
-        stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(url + "/-/ready", timeout=60)
+    url = f"http://127.0.0.1:{listen_port or free_port()}"
+    cmd = [binary, f"--config.file={config}", f"--storage.tsdb.path={data_dir or workdir / 'data'}",
+           f"--web.listen-address={url.removeprefix('http://')}", *flags]
+    with running(cmd, url + "/-/ready", workdir / "prometheus.log"):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()

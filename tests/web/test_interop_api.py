@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from tests.support import free_port, require_binary, wait_http
+from tests.support import WORKSHOP, free_port, require_binary, running
 from tests.web.realprom import real_prometheus
 
 pytestmark = pytest.mark.interop
@@ -95,22 +95,11 @@ def our_prometheus(workdir, data_dir):
     """``workshop prometheus`` as its own process over the backfilled directory, as a user runs it."""
     workdir.mkdir()
     (workdir / "prometheus.yml").write_text("global: {}\n")
-    port = free_port()
-    log = open(workdir / "prometheus.log", "wb")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen([sys.executable, "-m", "workshop.cli", "prometheus",
-                             f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={data_dir}",
-                             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/-/ready", timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    url = f"http://127.0.0.1:{free_port()}"
+    cmd = [*WORKSHOP, "prometheus", f"--config.file={workdir / 'prometheus.yml'}",
+           f"--storage.tsdb.path={data_dir}", f"--web.listen-address={url.removeprefix('http://')}"]
+    with running(cmd, url + "/-/ready", workdir / "prometheus.log"):
+        yield url
 
 
 QUERIES = [

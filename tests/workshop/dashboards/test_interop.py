@@ -1,11 +1,10 @@
 """The self-monitoring dashboard against the real Prometheus binary, through the HTTP client."""
 
-import subprocess
 import time
 
 import pytest
 
-from tests.support import free_port, require_binary, wait_http
+from tests.support import free_port, require_binary, running
 from workshop.client import PrometheusClient
 from workshop.dashboards import fetch, render, shipped
 
@@ -23,27 +22,16 @@ def real_prometheus(tmp_path):
     binary = require_binary("prometheus")
     port = free_port()
     (tmp_path / "prometheus.yml").write_text(CONFIG % port)
-    proc = subprocess.Popen(
-        [binary, f"--config.file={tmp_path / 'prometheus.yml'}", f"--web.listen-address=127.0.0.1:{port}",
-         f"--storage.tsdb.path={tmp_path / 'data'}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(url + "/-/ready", timeout=60)
+    cmd = [binary, f"--config.file={tmp_path / 'prometheus.yml'}", f"--web.listen-address=127.0.0.1:{port}",
+           f"--storage.tsdb.path={tmp_path / 'data'}"]
+    url = f"http://127.0.0.1:{port}"
+    with running(cmd, url + "/-/ready", tmp_path / "prometheus.log"):
         client = PrometheusClient(url)
         deadline = time.monotonic() + 60
         # readiness of the data, not a guessed sleep: two scrapes make rate() and the panels non-empty
         while time.monotonic() < deadline and _scrapes(client) < 3:
             time.sleep(0.2)
         yield client
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _scrapes(client: PrometheusClient) -> float:
