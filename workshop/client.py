@@ -318,7 +318,7 @@ class _Calls:
         end_s = now if end is None else parse_time(end, now)
         if start is None:
             start_s = end_s - DEFAULT_RANGE_S
-        elif isinstance(start, str) and not _NOW_RE.match(start.strip()) and _looks_like_duration(start):
+        elif isinstance(start, str) and not _NOW_RE.match(start.strip()) and looks_like_duration(start):
             start_s = end_s - parse_duration(start)  # query_range(expr, "1h"): the last hour
         elif isinstance(start, timedelta | pd.Timedelta):
             start_s = end_s - start.total_seconds()
@@ -359,7 +359,8 @@ class _Calls:
         return Call("GET", "/api/v1/status/buildinfo", [], dict)
 
 
-def _looks_like_duration(text: str) -> bool:
+def looks_like_duration(text: str) -> bool:
+    """``"30m"`` or ``"1h30m"``, as opposed to a timestamp (a bare number counts as one)."""
     try:
         parse_duration(text)
     except ValueError:

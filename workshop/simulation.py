@@ -51,7 +51,14 @@ from toyservice.instrumented import InstrumentedToyService
 from toyservice.loadgen import LoadGenerator
 from toyservice.model import OUTAGE_STAGGER, ModelConfig
 from toyservice.push import in_process_pusher
-from workshop.client import QueryError, ResultFrame, parse_duration, parse_time, result_frame
+from workshop.client import (
+    QueryError,
+    ResultFrame,
+    looks_like_duration,
+    parse_duration,
+    parse_time,
+    result_frame,
+)
 from workshop.inbox import Inbox
 
 # 2026-01-01T00:00:00Z: a fixed start, so that a seed also fixes every timestamp.
@@ -162,7 +169,7 @@ class Simulation:
         end_s = self.now if end is None else parse_time(end, self.now)
         if start is None:
             start_s = end_s - DEFAULT_QUERY_RANGE
-        elif isinstance(start, str) and _is_duration(start):
+        elif isinstance(start, str) and looks_like_duration(start):
             start_s = end_s - parse_duration(start)
         else:
             start_s = parse_time(start, self.now)
@@ -298,13 +305,5 @@ def _shutdown(clock: VirtualClock, parts: tuple) -> None:
 
     if not clock.loop.is_closed():
         outside_running_loop(stop_and_close)
-
-
-def _is_duration(text: str) -> bool:
-    try:
-        parse_duration(text)
-    except ValueError:
-        return False
-    return not text.strip().replace(".", "", 1).isdigit()  # a bare number is a timestamp
 
 
