@@ -153,6 +153,13 @@ class _Lexer:
         self.out.append(Token(kind, self.s[self.start:self.i], self.start))
         self.start = self.i
 
+    def paren(self, c: str) -> None:
+        """Emit ``(`` or ``)`` and keep the nesting depth; a ``)`` too many is an error."""
+        self.emit(c)
+        self.paren_depth += 1 if c == "(" else -1
+        if self.paren_depth < 0:
+            raise self.error_after_emit(f"unexpected right parenthesis {go_quote_rune(c)}")
+
     def error(self, msg: str) -> _LexError:
         return _LexError(msg, self.start)
 
@@ -243,14 +250,8 @@ class _Lexer:
                 self.got_colon = True
             elif not self.duration_keyword(c):
                 raise self.error(f"unexpected character: {go_quote_rune(c)}, expected ':'")
-        elif c == "(":
-            self.emit("(")
-            self.paren_depth += 1
-        elif c == ")":
-            self.emit(")")
-            self.paren_depth -= 1
-            if self.paren_depth < 0:
-                raise self.error_after_emit(f"unexpected right parenthesis {go_quote_rune(c)}")
+        elif c == "(" or c == ")":
+            self.paren(c)
         elif c == "{":
             self.emit("{")
             self.brace_open = True
@@ -320,14 +321,8 @@ class _Lexer:
             if self.got_colon:
                 raise self.error_after_emit("unexpected repeated colon in duration expression")
             self.got_colon = True
-        elif c == "(":
-            self.emit("(")
-            self.paren_depth += 1
-        elif c == ")":
-            self.emit(")")
-            self.paren_depth -= 1
-            if self.paren_depth < 0:
-                raise self.error_after_emit(f"unexpected right parenthesis {go_quote_rune(c)}")
+        elif c == "(" or c == ")":
+            self.paren(c)
         elif c in _SPACE:
             self.skip_spaces()
         elif c in "+-*/%^,":
