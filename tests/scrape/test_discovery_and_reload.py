@@ -1,23 +1,7 @@
 import json
 
-import pytest
-
 from stack.model import Labels
-from tests.scrape.helpers import STALE, Exporter, Sim, job
-
-
-@pytest.fixture
-def sims():
-    made = []
-
-    def make(*args, **kwargs):
-        s = Sim(*args, **kwargs)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.close()
+from tests.scrape.helpers import STALE, Exporter, job
 
 
 def file_sd_config(pattern: str = "targets/*.json") -> str:

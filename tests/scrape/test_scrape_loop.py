@@ -1,27 +1,13 @@
 import pytest
 
 from stack.model import Labels
-from tests.scrape.helpers import STALE, Exporter, Sim, job
+from tests.scrape.helpers import STALE, Exporter, job
 
 DEFAULT_ACCEPT = (
     "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
     "application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
     "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
 )
-
-
-@pytest.fixture
-def sims():
-    made = []
-
-    def make(*args, **kwargs):
-        s = Sim(*args, **kwargs)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.close()
 
 
 def test_synthetic_series_carry_target_labels_and_counts(sims):
