@@ -48,15 +48,21 @@ def block_spans(directory) -> list[tuple[int, int, int, int]]:
                   for m in metas)
 
 
-def test_real_prometheus_serving_real_promtool_blocks_agrees_with_our_backfill(tmp_path):
+def backfill_both(tmp_path) -> tuple:
+    """The same OpenMetrics input backfilled by the real promtool and by ours: (real dir, our dir)."""
     promtool = require_binary("promtool")
-    prometheus = require_binary("prometheus")
     src = tmp_path / "in.om"
     write_input(src)
     real_dir, our_dir = tmp_path / "real", tmp_path / "ours"
     subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(src), str(real_dir)],
                    check=True, capture_output=True, timeout=120)
     assert backfill_main(["--quiet", str(src), str(our_dir)]) == 0
+    return real_dir, our_dir
+
+
+def test_real_prometheus_serving_real_promtool_blocks_agrees_with_our_backfill(tmp_path):
+    prometheus = require_binary("prometheus")
+    real_dir, our_dir = backfill_both(tmp_path)
     # Same block boundaries as upstream: 2 h aligned windows, [first sample, last sample + 1 ms).
     assert block_spans(real_dir) == block_spans(our_dir) and len(block_spans(our_dir)) == 3
 
@@ -99,14 +105,8 @@ def query_range(port: int, expr: str, start: float, end: float, step: int) -> di
 
 
 def test_our_server_serving_our_backfill_answers_like_the_real_pair(tmp_path):
-    promtool = require_binary("promtool")
     prometheus = require_binary("prometheus")
-    src = tmp_path / "in.om"
-    write_input(src)
-    real_dir, our_dir = tmp_path / "real", tmp_path / "ours"
-    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(src), str(real_dir)],
-                   check=True, capture_output=True, timeout=120)
-    assert backfill_main(["--quiet", str(src), str(our_dir)]) == 0
+    real_dir, our_dir = backfill_both(tmp_path)
     config = tmp_path / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 15s\n")
     real_port, our_port = free_port(), free_port()
